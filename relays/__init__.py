@@ -1,0 +1,12 @@
+"""Goridge relays and the Python worker SDK.
+
+Everything importable from here is standard-library only, so a worker
+process needs neither gevent nor the server: ``from relays import Worker,
+Payload``.  The server-side relays (gevent) live in :mod:`relays.pipe` and
+:mod:`relays.socket` and are imported explicitly by the server.
+"""
+
+from relays.frame import Frame, FrameError, RelayClosedError
+from relays.payload import Payload
+
+__all__ = ["Frame", "FrameError", "Payload", "RelayClosedError"]
