@@ -6,7 +6,31 @@ Payload``.  The server-side relays (gevent) live in :mod:`relays.pipe` and
 :mod:`relays.socket` and are imported explicitly by the server.
 """
 
+from relays.dsn import RelayAddress, parse_relay_dsn
+from relays.errors import (
+    ProtocolError,
+    RelayDSNError,
+    RelayError,
+    RelayTimeoutError,
+    StdoutCorruptionError,
+    StreamStopped,
+)
 from relays.frame import Frame, FrameError, RelayClosedError
 from relays.payload import Payload
+from relays.worker import Worker
 
-__all__ = ["Frame", "FrameError", "Payload", "RelayClosedError"]
+__all__ = [
+    "Frame",
+    "FrameError",
+    "Payload",
+    "ProtocolError",
+    "RelayAddress",
+    "RelayClosedError",
+    "RelayDSNError",
+    "RelayError",
+    "RelayTimeoutError",
+    "StdoutCorruptionError",
+    "StreamStopped",
+    "Worker",
+    "parse_relay_dsn",
+]
