@@ -1,0 +1,303 @@
+"""Spawning one worker process: argv, environment, credentials, process group.
+
+Everything about the operating-system side of a worker lives here, so that
+:mod:`actors.worker` only deals with the relay and the state machine.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import grp
+import logging
+import os
+import pwd
+import shlex
+import signal
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import gevent
+import gevent.os
+import gevent.subprocess
+
+__all__ = [
+    "Credentials",
+    "SpawnError",
+    "WorkerProcess",
+    "build_worker_env",
+    "resolve_credentials",
+]
+
+log = logging.getLogger("greenrunner.server")
+
+#: RR_VERSION reported to workers.  PHP only checks that it is set; RoadRunner
+#: reports its own release here, and a compatible release line is the honest
+#: answer for libraries that gate features on it.
+RR_VERSION = "2025.1.15"
+
+
+class SpawnError(Exception):
+    """The worker process could not be started (missing binary, bad user...)."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Who a worker runs as; ``None`` fields mean "same as the server"."""
+
+    user: str = ""
+    uid: int | None = None
+    gid: int | None = None
+    groups: tuple[int, ...] | None = None
+
+
+def resolve_credentials(user: str = "", group: str = "", *, key: str = "server") -> Credentials:
+    """Turn ``user``/``group`` names into ids, failing at startup, not at spawn.
+
+    RoadRunner ignores ``group`` and takes the user's primary group; here an
+    explicit ``group`` wins, and supplementary groups are those of the user
+    (``initgroups`` semantics), so file permissions behave as for a login.
+    """
+    if not user and not group:
+        return Credentials()
+    uid = gid = None
+    groups: tuple[int, ...] | None = None
+    if user:
+        try:
+            pw = pwd.getpwnam(user)
+        except KeyError:
+            raise SpawnError(
+                f"{key}.user: unknown user {user!r} (no such entry in the passwd database); "
+                f"create the user or fix {key}.user"
+            ) from None
+        uid, gid = pw.pw_uid, pw.pw_gid
+    if group:
+        try:
+            gid = grp.getgrnam(group).gr_gid
+        except KeyError:
+            raise SpawnError(
+                f"{key}.group: unknown group {group!r}; create the group or fix {key}.group"
+            ) from None
+    if user:
+        assert gid is not None
+        groups = tuple(os.getgrouplist(user, gid))
+    if os.geteuid() != 0 and (uid not in (None, os.geteuid()) or gid not in (None, os.getegid())):
+        raise SpawnError(
+            f"{key}.user/{key}.group ask to run workers as {user or '-'}:{group or '-'}, "
+            f"but Greenrunner runs as uid {os.geteuid()}; switching user needs root. "
+            f"Start Greenrunner as root or remove {key}.user/{key}.group"
+        )
+    return Credentials(user=user, uid=uid, gid=gid, groups=groups)
+
+
+def build_worker_env(
+    *,
+    relay: str,
+    server_env: Mapping[str, str],
+    plugin_env: Mapping[str, str],
+    rpc: str | None = None,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Compose a worker's environment in RoadRunner's order (later wins).
+
+    Inherited, ``RR_RELAY``, ``RR_RPC``, ``server.env`` (upper-cased),
+    ``RR_VERSION``, then the plugin's (``RR_MODE``).
+    """
+    env = dict(os.environ if base is None else base)
+    env["RR_RELAY"] = relay
+    if rpc:
+        env["RR_RPC"] = rpc
+    for k, v in server_env.items():
+        env[k.upper()] = os.path.expandvars(str(v))
+    env["RR_VERSION"] = RR_VERSION
+    for k, v in plugin_env.items():
+        env[k.upper()] = str(v)
+    return env
+
+
+LineSink = Callable[[int, bytes], None]
+
+
+def _default_sink(pid: int, line: bytes) -> None:
+    try:
+        from actors.logs import forward_worker_output
+    except ImportError:  # pragma: no cover - logs module missing only mid-bootstrap
+        log.info(line.decode("utf-8", "backslashreplace"), extra={"fields": {"pid": pid}})
+        return
+    forward_worker_output(pid, line)
+
+
+@dataclass(eq=False)
+class WorkerProcess:
+    """A started worker process with its stderr forwarded line by line.
+
+    The last lines of stderr are kept so that a worker dying at boot can be
+    reported with its own explanation (a traceback, a PHP fatal error).
+    """
+
+    popen: gevent.subprocess.Popen
+    command: list[str]
+    tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=20))
+    _readers: list[gevent.Greenlet] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def command_line(self) -> str:
+        return shlex.join(self.command)
+
+    @classmethod
+    def spawn(
+        cls,
+        command: Sequence[str],
+        env: Mapping[str, str],
+        *,
+        pipes: bool,
+        credentials: Credentials | None = None,
+        cwd: str | None = None,
+        sink: LineSink | None = None,
+        key: str = "server.command",
+    ) -> WorkerProcess:
+        """Start ``command`` (no shell) in its own process group.
+
+        With ``pipes`` the child's stdin/stdout are the relay; otherwise they
+        are not used by the protocol and stdout is forwarded like stderr.
+        """
+        if not command or not command[0]:
+            raise SpawnError(f"{key} should not be empty")
+        creds = credentials or Credentials()
+        kwargs: dict = {}
+        if creds.uid is not None:
+            kwargs["user"] = creds.uid
+        if creds.gid is not None:
+            kwargs["group"] = creds.gid
+        if creds.groups is not None:
+            kwargs["extra_groups"] = list(creds.groups)
+        try:
+            popen = gevent.subprocess.Popen(
+                list(command),
+                stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=dict(env),
+                cwd=cwd,
+                close_fds=True,
+                process_group=0,
+                **kwargs,
+            )
+        except FileNotFoundError as exc:
+            missing = command[0] if exc.filename in (None, command[0]) else exc.filename
+            where = "in $PATH" if os.sep not in command[0] else "(no such file)"
+            raise SpawnError(
+                f'{key}: exec: "{missing}": executable file not found {where}; '
+                f"check {key} (running {shlex.join(command)!r} from {cwd or os.getcwd()})"
+            ) from None
+        except PermissionError:
+            raise SpawnError(
+                f'{key}: exec: "{command[0]}": permission denied; make it executable or '
+                f"run it through its interpreter"
+            ) from None
+        except OSError as exc:
+            raise SpawnError(f"{key}: cannot start {shlex.join(command)!r}: {exc}") from None
+        proc = cls(popen=popen, command=list(command))
+        sink = sink or _default_sink
+        streams = [popen.stderr] if pipes else [popen.stderr, popen.stdout]
+        for stream in streams:
+            fd = stream.fileno()
+            gevent.os.make_nonblocking(fd)
+            proc._readers.append(gevent.spawn(proc._forward, stream, sink))
+        return proc
+
+    def _forward(self, stream, sink: LineSink) -> None:
+        """Forward complete lines as they come; never truncate, never block the hub."""
+        fd = stream.fileno()
+        pid = self.popen.pid
+        pending = b""
+        try:
+            while True:
+                try:
+                    chunk = gevent.os.nb_read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                pending += chunk
+                if b"\n" not in chunk:
+                    continue
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    self._emit(sink, pid, line)
+            if pending:
+                self._emit(sink, pid, pending)
+        finally:
+            stream.close()
+
+    def _emit(self, sink: LineSink, pid: int, line: bytes) -> None:
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        self.tail.append(line.decode("utf-8", "backslashreplace"))
+        try:
+            sink(pid, line)
+        except Exception:  # a logging failure must never kill the forwarder
+            log.exception("cannot forward worker output")
+
+    # -- lifecycle --------------------------------------------------------
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait for exit; return the status, or None on timeout."""
+        try:
+            return self.popen.wait(timeout=timeout)
+        except gevent.subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> None:
+        """SIGKILL the worker and everything left in its process group."""
+        self.signal_group(signal.SIGKILL)
+
+    def signal_group(self, sig: int) -> None:
+        pid = self.popen.pid
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            try:
+                if self.popen.poll() is None:
+                    os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def drain_output(self, timeout: float = 1.0) -> None:
+        """Let the forwarders read what the process wrote before dying."""
+        gevent.joinall(self._readers, timeout=timeout)
+
+    def describe_exit(self) -> str:
+        code = self.popen.poll()
+        if code is None:
+            return "is still running"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = str(-code)
+            return f"was killed by signal {name}"
+        return f"exited with status {code}"
+
+    def stderr_tail(self, lines: int = 10) -> str:
+        tail = list(self.tail)[-lines:]
+        return "\n".join(f"    {line}" for line in tail)
+
+    def close(self) -> None:
+        """Release the relay pipes and reap; safe to call more than once."""
+        for stream in (self.popen.stdin,):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()

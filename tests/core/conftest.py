@@ -1,0 +1,113 @@
+"""Fixtures for the actor core: real worker processes on every relay."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from actors.system import ActorSystem
+
+WORKERS = Path(__file__).resolve().parents[1] / "workers"
+RELAYS = ["pipes", "tcp", "unix"]
+
+
+def worker_cmd(name: str) -> list[str]:
+    return [sys.executable, str(WORKERS / f"{name}.py")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def relay_dsn(kind: str, tmp_path: Path) -> str:
+    if kind == "pipes":
+        return "pipes"
+    if kind == "tcp":
+        return f"tcp://127.0.0.1:{free_port()}"
+    # AF_UNIX paths are limited to ~108 bytes; pytest's tmp_path can be longer.
+    return f"unix://{short_tmp(tmp_path)}/rr.sock"
+
+
+def short_tmp(tmp_path: Path) -> str:
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="gr-")
+    return d
+
+
+class Harness:
+    """Builds ActorSystems on one relay and stops them (and their workers) afterwards."""
+
+    def __init__(self, relay: str, tmp_path: Path) -> None:
+        self.relay = relay
+        self.tmp_path = tmp_path
+        self.systems: list[ActorSystem] = []
+
+    def system(self, command: str = "echo", **server: object) -> ActorSystem:
+        data = {
+            "server": {
+                "command": worker_cmd(command),
+                "relay": relay_dsn(self.relay, self.tmp_path),
+                **server,
+            },
+            "logs": {"level": "error", "mode": "production"},
+        }
+        system = ActorSystem.from_dict(data)
+        self.systems.append(system)
+        return system
+
+    def pool(
+        self,
+        command: str = "echo",
+        env: dict | None = None,
+        server: dict | None = None,
+        **pool: object,
+    ):
+        system = self.system(command, **(server or {}))
+        cfg = {"num_workers": 2, "allocate_timeout": "10s", "destroy_timeout": "5s", **pool}
+        return system.new_pool("test", cfg, env)
+
+    def close(self) -> None:
+        pids = []
+        for s in self.systems:
+            for p in s.pools.values():
+                pids += [w["pid"] for w in p.workers()]
+            s.stop(timeout=3)
+        for pid in pids:  # belt and braces: nothing may outlive a test
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(params=RELAYS)
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    h = Harness(request.param, tmp_path)
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def pipes(tmp_path: Path) -> Iterator[Harness]:
+    h = Harness("pipes", tmp_path)
+    yield h
+    h.close()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return False

@@ -1,0 +1,248 @@
+"""Pool scenarios ported from roadrunner-server/pool, on pipes, tcp and unix relays."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import gevent
+import pytest
+
+from actors.errors import (
+    AllocateError,
+    NoFreeWorkersError,
+    PoolError,
+    PoolStoppedError,
+    QueueFullError,
+    WorkerCrashedError,
+    WorkerError,
+)
+from relays import Payload
+from tests.core.conftest import alive
+
+
+def pids(pool) -> set[int]:
+    return {w["pid"] for w in pool.workers()}
+
+
+def wait_for(cond, timeout: float = 10.0, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        gevent.sleep(step)
+    return False
+
+
+def test_echo_with_context(harness):
+    pool = harness.pool("echo")
+    out = pool.exec(Payload(body=b"hello", context=b'{"k":"v"}'))
+    assert out.body == b"hello"
+    assert out.context == b'{"k":"v"}'
+    empty_ctx = pool.exec(Payload(body=b"x"))
+    assert (empty_ctx.body, empty_ctx.context) == (b"x", b"")
+
+
+def test_big_payload_both_ways(harness):
+    pool = harness.pool("echo", num_workers=1)
+    body = os.urandom(8 << 20)
+    assert pool.exec(Payload(body=body, context=b"c")).body == body
+
+
+def test_empty_payload_is_refused(pipes):
+    pool = pipes.pool("echo", num_workers=1)
+    with pytest.raises(PoolError, match="payload can not be empty"):
+        pool.exec(Payload())
+
+
+def test_workers_listing(harness):
+    pool = harness.pool("echo", num_workers=2)
+    pool.exec(Payload(b"x"))
+    workers = pool.workers()
+    assert len(workers) == 2
+    for w in workers:
+        assert w["status"] == 1 and w["statusStr"] == "ready"
+        assert w["memory_bytes"] > 0 and w["created_at"] > 0
+        assert alive(w["pid"])
+    assert sum(w["num_execs"] for w in workers) == 1
+
+
+def test_soft_error_keeps_worker(harness):
+    pool = harness.pool("error", num_workers=1)
+    before = pids(pool)
+    with pytest.raises(WorkerError, match="SoftJobError: boom from python: abc"):
+        pool.exec(Payload(b"abc"))
+    with pytest.raises(WorkerError):
+        pool.exec(Payload(b"again"))
+    assert pids(pool) == before
+
+
+def test_killed_idle_worker_is_replaced(harness):
+    pool = harness.pool("pid", num_workers=2)
+    victim = next(iter(pids(pool)))
+    os.kill(victim, signal.SIGKILL)
+    assert wait_for(lambda: len(pids(pool)) == 2 and victim not in pids(pool))
+    for _ in range(10):
+        assert int(pool.exec(Payload(b"x")).body) in pids(pool)
+
+
+def test_killed_busy_worker_fails_request_and_is_replaced(harness):
+    pool = harness.pool("sleep", num_workers=1)
+    (victim,) = pids(pool)
+    g = gevent.spawn(pool.exec, Payload(b"5"))
+    gevent.sleep(0.5)
+    os.kill(victim, signal.SIGKILL)
+    with pytest.raises(WorkerCrashedError, match="EOF"):
+        g.get(timeout=5)
+    assert wait_for(lambda: len(pids(pool)) == 1 and victim not in pids(pool))
+    assert pool.exec(Payload(b"0")).body == b"slept"
+
+
+def test_crash_on_request_then_next_succeeds(harness):
+    pool = harness.pool("crash", num_workers=1)
+    with pytest.raises(WorkerCrashedError):
+        pool.exec(Payload(b"x"))
+    assert wait_for(lambda: len(pids(pool)) == 1)
+
+
+def test_allocate_timeout_no_free_workers(harness):
+    pool = harness.pool("sleep", num_workers=1, allocate_timeout="500ms")
+    busy = gevent.spawn(pool.exec, Payload(b"2"))
+    gevent.sleep(0.2)
+    with pytest.raises(NoFreeWorkersError, match="NoFreeWorkers"):
+        pool.exec(Payload(b"0"))
+    assert busy.get(timeout=5).body == b"slept"
+
+
+def test_queue_size_limit(harness):
+    pool = harness.pool("sleep", num_workers=1, max_queue_size=1)
+    busy = gevent.spawn(pool.exec, Payload(b"1"))
+    gevent.sleep(0.2)
+    with pytest.raises(QueueFullError, match="max queue size reached"):
+        pool.exec(Payload(b"0"))
+    assert busy.get(timeout=5).body == b"slept"
+    assert pool.exec(Payload(b"0")).body == b"slept"
+
+
+def test_max_jobs_one_under_concurrency(harness):
+    pool = harness.pool("pid", num_workers=2, max_jobs=1)
+    jobs = [gevent.spawn(pool.exec, Payload(b"x")) for _ in range(16)]
+    gevent.joinall(jobs, timeout=60)
+    results = [int(j.get().body) for j in jobs]
+    assert len(results) == 16
+    assert len(set(results)) == 16, "max_jobs=1: every request on a fresh worker"
+
+
+def test_worker_requested_stop_retries_request(harness):
+    pool = harness.pool("stopper", num_workers=1)
+    (first,) = pids(pool)
+    out = pool.exec(Payload(b"payload", b"ctx"))
+    assert (out.body, out.context) == (b"payload", b"ctx")
+    assert wait_for(lambda: len(pids(pool)) == 1 and first not in pids(pool))
+
+
+def test_slow_destroy_kills_in_time(harness):
+    pool = harness.pool("slow_destroy", num_workers=2, destroy_timeout="1s")
+    victims = pids(pool)
+    t0 = time.monotonic()
+    pool.destroy()
+    assert time.monotonic() - t0 < 8
+    assert wait_for(lambda: not any(alive(p) for p in victims), timeout=5)
+
+
+def test_exec_after_destroy_is_clear_error(harness):
+    pool = harness.pool("echo", num_workers=1)
+    pool.destroy()
+    with pytest.raises(PoolStoppedError, match="destroyed"):
+        pool.exec(Payload(b"x"))
+
+
+def test_destroy_waits_for_inflight(harness):
+    pool = harness.pool("sleep", num_workers=1, destroy_timeout="10s")
+    g = gevent.spawn(pool.exec, Payload(b"1"))
+    gevent.sleep(0.3)
+    pool.destroy()
+    assert g.get(timeout=1).body == b"slept"
+
+
+def test_reset_while_execs_in_flight(harness):
+    pool = harness.pool("sleep", num_workers=2)
+    before = pids(pool)
+    inflight = [gevent.spawn(pool.exec, Payload(b"1")) for _ in range(2)]
+    gevent.sleep(0.2)
+    resetter = gevent.spawn(pool.reset)
+    gevent.sleep(0.1)
+    queued = gevent.spawn(pool.exec, Payload(b"0"))  # waits for the reset, never fails
+    resetter.get(timeout=30)
+    assert [g.get(timeout=5).body for g in inflight] == [b"slept", b"slept"]
+    assert queued.get(timeout=10).body == b"slept"
+    after = pids(pool)
+    assert len(after) == 2 and not (after & before)
+
+
+def test_debug_mode_fresh_worker_per_request(harness):
+    pool = harness.pool("pid", debug=True)
+    assert pool.workers() == []
+    seen = {int(pool.exec(Payload(b"x")).body) for _ in range(3)}
+    assert len(seen) == 3
+    assert wait_for(lambda: not any(alive(p) for p in seen), timeout=10)
+
+
+def test_stream_response_chunks(harness):
+    pool = harness.pool("stream", num_workers=1)
+    chunks = list(pool.stream(Payload(b"20")))
+    assert len(chunks) >= 20
+    assert chunks[-1].end_of_stream and not chunks[0].end_of_stream
+    # the pool answered the worker's PINGs, otherwise it would have hung
+    assert pool.exec(Payload(b"3")).body
+
+
+def test_stream_cancel_releases_worker(harness):
+    pool = harness.pool("stream", num_workers=1)
+    (pid,) = pids(pool)
+    stream = pool.stream(Payload(b"1000"))
+    next(stream)
+    next(stream)
+    stream.cancel()
+    assert pool.exec(Payload(b"2")).body is not None
+    assert pids(pool) == {pid}
+
+
+def test_env_reaches_worker(harness):
+    import json
+
+    pool = harness.pool(
+        "env",
+        num_workers=1,
+        env={"RR_MODE": "http"},
+        server={"env": {"app_secret": "s3cret", "RR_MODE": "user"}},
+    )
+    env = json.loads(pool.exec(Payload(b"x")).body)
+    assert env["APP_SECRET"] == "s3cret"
+    assert env["RR_MODE"] == "http"  # the plugin's wins
+    assert env["RR_RELAY"] == harness.systems[0].config.server.relay
+    assert env["RR_VERSION"]
+
+
+def test_junk_stdout_at_boot_is_named(pipes):
+    with pytest.raises(AllocateError) as info:
+        pipes.pool("junk_stdout", num_workers=1)
+    msg = str(info.value)
+    assert "stdout" in msg and "hello from the junk worker" in msg
+
+
+def test_failboot_reports_exit_and_stderr(harness):
+    with pytest.raises(AllocateError) as info:
+        harness.pool("failboot", num_workers=1)
+    msg = str(info.value)
+    assert "exited with status 1" in msg
+    assert "failboot: this worker is broken on purpose" in msg
+
+
+def test_missing_command_is_named(pipes):
+    system = pipes.system("echo")
+    with pytest.raises(AllocateError, match=r'"/nonexistent/worker-binary"'):
+        system.new_pool("p", {"num_workers": 1, "command": "/nonexistent/worker-binary x"})
+    with pytest.raises(AllocateError, match=r'"no-such-binary-xyz": executable file not found'):
+        system.new_pool("q", {"num_workers": 1, "command": "no-such-binary-xyz"})
