@@ -17,6 +17,7 @@ __all__ = [
     "RelayClosedError",
     "RelayDSNError",
     "RelayError",
+    "RelayListenError",
     "RelayTimeoutError",
     "StdoutCorruptionError",
     "StreamStopped",
@@ -35,6 +36,14 @@ class RelayDSNError(RelayError, ValueError):
 
     Also a :class:`ValueError`, so config validation can treat it like any
     other bad value.
+    """
+
+
+class RelayListenError(RelayError, OSError):
+    """The socket relay cannot listen (port taken, path in the way).
+
+    Also an :class:`OSError`, the family callers already catch around
+    ``bind``/``listen``.
     """
 
 

@@ -148,25 +148,31 @@ def _connect(address: RelayAddress) -> socket.socket:
     )
 
 
-def _intercept_stdio() -> tuple[int, int]:
-    """Move the relay off fds 0/1 and send everything written to stdout to stderr.
+def _intercept_stdio(keep_relay_fds: bool) -> tuple[int, int]:
+    """Send everything written to stdout to stderr; on pipes, move the relay off fds 0/1 first.
 
     On the pipes relay stdout carries the responses, so any stray print (from
     the application, a library or C code writing to fd 1) would corrupt the
     protocol.  The relay keeps private duplicates; fd 1 becomes a copy of
     stderr and fd 0 reads /dev/null, so neither a print nor an ``input()``
-    (or a debugger) can touch the frames.  Python-level output still sitting
-    in the old ``sys.stdout`` buffer is flushed *after* the switch, which is
-    why buffered prints made before :meth:`Worker.create` end up on stderr too.
+    (or a debugger) can touch the frames.  On sockets stdout is not read by
+    anyone, so sending it to stderr (which the server logs) is what makes the
+    output visible, as PHP's StdoutHandler does.  Python-level output still
+    sitting in the old ``sys.stdout`` buffer is flushed *after* the switch,
+    which is why buffered prints made before :meth:`Worker.create` end up on
+    stderr too.  Returns the relay's (read, write) descriptors, or (-1, -1).
     """
-    relay_in = os.dup(0)
-    relay_out = os.dup(1)
+    relay_in = relay_out = -1
+    if keep_relay_fds:
+        relay_in = os.dup(0)
+        relay_out = os.dup(1)
     os.dup2(2, 1)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    try:
-        os.dup2(devnull, 0)
-    finally:
-        os.close(devnull)
+    if keep_relay_fds:
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        try:
+            os.dup2(devnull, 0)
+        finally:
+            os.close(devnull)
     _redirect_sys_stdout()
     return relay_in, relay_out
 
@@ -218,14 +224,13 @@ class Worker:
         address = parse_relay_dsn(os.environ.get("RR_RELAY") or "pipes")
         if address.kind == "pipes":
             if intercept_stdout:
-                read_fd, write_fd = _intercept_stdio()
+                read_fd, write_fd = _intercept_stdio(keep_relay_fds=True)
             else:
                 read_fd, write_fd = 0, 1
             return cls(_PipeTransport(read_fd, write_fd), address)
         transport = _SocketTransport(_connect(address), address.kind)
         if intercept_stdout:
-            # The server gives socket workers a stdout nobody reads; stderr is logged.
-            _redirect_sys_stdout()
+            _intercept_stdio(keep_relay_fds=False)
         return cls(transport, address)
 
     @classmethod

@@ -1,0 +1,103 @@
+"""The pipes relay, server side: frames over the worker's stdin and stdout.
+
+Non-blocking descriptors and hub watchers instead of threads, so a thousand
+workers cost a thousand watchers, and an 8 MiB request to a slow worker
+only parks the greenlet that sends it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import gevent
+
+from relays.errors import StdoutCorruptionError
+from relays.frame import FrameError, RelayClosedError
+from relays.handshake import Relay
+
+__all__ = ["PipeRelay"]
+
+# FrameReader asks for the rest of a frame at once; cap single reads so a big frame
+# does not allocate its full size for every 64 KiB the pipe delivers.
+_MAX_READ = 1 << 20
+_READ, _WRITE = 1, 2
+
+
+class PipeRelay(Relay):
+    """Frames to ``write_fd`` (the worker's stdin) and from ``read_fd`` (its stdout).
+
+    The descriptors are duplicated, so the caller keeps ownership of its own
+    (a ``Popen``'s pipes, say) and closes them as it pleases; the worker sees
+    EOF on stdin once both copies are closed.  ``command`` only serves error
+    messages.
+    """
+
+    kind = "pipes"
+
+    def __init__(self, read_fd: int, write_fd: int, pid: int, command: str = "") -> None:
+        self.pid = pid
+        self.command = command
+        self._rfd = os.dup(read_fd)
+        self._wfd = os.dup(write_fd)
+        os.set_blocking(self._rfd, False)
+        os.set_blocking(self._wfd, False)
+        self._hub = gevent.get_hub()
+        self._rwatch = self._hub.loop.io(self._rfd, _READ)
+        self._wwatch = self._hub.loop.io(self._wfd, _WRITE)
+        super().__init__()
+
+    def _gone(self) -> RelayClosedError:
+        return RelayClosedError(f"relay to worker pid {self.pid} is closed")
+
+    def _recv(self, n: int) -> bytes:
+        while True:
+            if self._closed:
+                raise self._gone()
+            try:
+                return os.read(self._rfd, min(n, _MAX_READ))
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                if self._closed:
+                    raise self._gone() from None
+                raise RelayClosedError(f"reading from worker pid {self.pid}: {exc}") from exc
+            self._hub.wait(self._rwatch)
+
+    def send(self, data: bytes) -> None:
+        """Write all of ``data``; a full pipe parks this greenlet, not the hub."""
+        view = memoryview(data)
+        while view:
+            if self._closed:
+                raise self._gone()
+            try:
+                written = os.write(self._wfd, view)
+            except BlockingIOError:
+                self._hub.wait(self._wwatch)
+                continue
+            except OSError as exc:  # EPIPE: the worker exited or closed its stdin
+                if self._closed:
+                    raise self._gone() from None
+                raise RelayClosedError(f"writing to worker pid {self.pid}: {exc}") from exc
+            view = view[written:]
+
+    def close(self) -> None:
+        """Close both descriptors; a greenlet parked on them gets RelayClosedError."""
+        if self._closed:
+            return
+        self._closed = True
+        # Wake any parked greenlet first, close the descriptors only after libev let go.
+        self._hub.cancel_waits_close_and_then(
+            [self._rwatch, self._wwatch], self._gone(), self._close_fds
+        )
+
+    def _close_fds(self) -> None:
+        for fd in (self._rfd, self._wfd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def _describe(self) -> str:
+        return f", command {self.command!r}" if self.command else ""
+
+    def _corruption(self, exc: FrameError, data: bytes) -> Exception:
+        return StdoutCorruptionError(data, self.pid, self.command)

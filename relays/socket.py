@@ -1,0 +1,314 @@
+"""The tcp and unix relays, server side: the server listens, workers connect.
+
+One listener serves every pool.  A connection becomes a worker's relay once
+it has answered the pid handshake, and is matched to the spawned process by
+that pid, which is why a wrapper that forks (``sh -c``) cannot use sockets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import stat
+import time
+from collections.abc import Callable
+
+import gevent
+import gevent.event
+import gevent.pool
+from gevent import socket
+
+from relays.dsn import RelayAddress
+from relays.errors import RelayError, RelayListenError, RelayTimeoutError
+from relays.frame import FrameError, RelayClosedError
+from relays.handshake import Relay, handshake
+
+__all__ = ["SocketListener", "SocketRelay"]
+
+log = logging.getLogger("greenrunner.server")
+
+_MAX_READ = 1 << 20
+_BACKLOG = 512
+# How often wait_for() asks alive() whether the process it waits for still exists.
+_ALIVE_POLL = 0.05
+
+
+class SocketRelay(Relay):
+    """Frames over one accepted connection (a gevent socket)."""
+
+    def __init__(self, sock: socket.socket, pid: int = 0, kind: str = "tcp") -> None:
+        self.sock = sock
+        self.pid = pid
+        self.kind = kind
+        super().__init__()
+
+    def _gone(self) -> RelayClosedError:
+        return RelayClosedError(f"{self.kind} relay to worker pid {self.pid} is closed")
+
+    def _recv(self, n: int) -> bytes:
+        if self._closed:
+            raise self._gone()
+        try:
+            return self.sock.recv(min(n, _MAX_READ))
+        except OSError as exc:
+            if self._closed:
+                raise self._gone() from None
+            raise RelayClosedError(f"reading from worker pid {self.pid}: {exc}") from exc
+
+    def send(self, data: bytes) -> None:
+        """Write all of ``data``; a slow reader parks this greenlet, not the hub."""
+        if self._closed:
+            raise self._gone()
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            if self._closed:
+                raise self._gone() from None
+            raise RelayClosedError(f"writing to worker pid {self.pid}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the connection; a greenlet parked on it gets RelayClosedError."""
+        if not self._closed:
+            self._closed = True
+            self.sock.close()
+
+
+class SocketListener:
+    """The ``server.relay`` listener for tcp:// and unix:// relays.
+
+    Workers may connect before or after :meth:`wait_for` is called for them;
+    either way the relay is handed over once its handshake is done.  A bad
+    connection (a port scanner, a worker that hangs up) is logged and dropped
+    without disturbing the others.
+    """
+
+    def __init__(self, address: RelayAddress, handshake_timeout: float = 10.0) -> None:
+        if not address.is_socket:
+            raise ValueError(f"SocketListener needs a tcp:// or unix:// relay, not {address.raw}")
+        #: The address workers must use; for tcp port 0 it holds the port actually bound.
+        self.address = address
+        self.handshake_timeout = handshake_timeout
+        self._sock: socket.socket | None = None
+        self._inode: tuple[int, int] | None = None
+        self._accepter: gevent.Greenlet | None = None
+        self._handshakes = gevent.pool.Group()
+        self._slots: dict[int, gevent.event.AsyncResult] = {}
+        self._abandoned: set[int] = set()
+        self._closed = False
+
+    @property
+    def env_value(self) -> str:
+        """The ``RR_RELAY`` value to give workers (the real port when 0 was configured)."""
+        return self.address.raw
+
+    # -- listening -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind, listen and start accepting; raises :class:`RelayListenError` with a fix."""
+        if self._sock is not None:
+            return
+        address = self.address
+        sock = self._bind_unix(address) if address.kind == "unix" else self._bind_tcp(address)
+        try:
+            sock.listen(_BACKLOG)
+        except OSError as exc:
+            sock.close()
+            raise RelayListenError(f"cannot listen on {address.raw} (server.relay): {exc}") from exc
+        self._sock = sock
+        self._accepter = gevent.spawn(self._accept_loop)
+        log.debug("relay listener started", extra={"fields": {"relay": self.address.raw}})
+
+    def _bind_unix(self, address: RelayAddress) -> socket.socket:
+        path = address.path
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            pass
+        else:
+            if not stat.S_ISSOCK(st.st_mode):
+                what = {stat.S_IFDIR: "a directory", stat.S_IFREG: "a regular file"}.get(
+                    stat.S_IFMT(st.st_mode), "not a socket"
+                )
+                raise RelayListenError(
+                    f"cannot listen on {address.raw} (server.relay): {path} exists and is "
+                    f"{what}; refusing to remove it. Delete it yourself or pick another path"
+                )
+            # A socket left behind by a previous run that did not shut down cleanly.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(path)
+        except OSError as exc:
+            sock.close()
+            hint = ""
+            if len(os.fsencode(path)) >= 104:
+                hint = " (unix socket paths are limited to about 100 bytes; use a shorter one)"
+            raise RelayListenError(
+                f"cannot listen on {address.raw} (server.relay): {exc}{hint}"
+            ) from exc
+        st = os.stat(path)
+        self._inode = (st.st_dev, st.st_ino)
+        return sock
+
+    def _bind_tcp(self, address: RelayAddress) -> socket.socket:
+        family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            # Not SO_REUSEPORT: a second server on the same port must fail loudly.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((address.host, address.port))
+        except OSError as exc:
+            sock.close()
+            host = f"[{address.host}]" if family == socket.AF_INET6 else address.host
+            if exc.errno == errno.EADDRINUSE:
+                raise RelayListenError(
+                    f"address {host}:{address.port} is already in use (server.relay); "
+                    "pick a free port"
+                ) from exc
+            raise RelayListenError(
+                f"cannot listen on {address.raw} (server.relay): {exc}"
+            ) from exc
+        port = sock.getsockname()[1]
+        if port != address.port:
+            self.address = address.with_port(port)
+        return sock
+
+    def _accept_loop(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        while not self._closed:
+            try:
+                conn, _ = sock.accept()
+            except OSError as exc:
+                if self._closed:
+                    return
+                # EMFILE and friends: back off instead of spinning, keep accepting.
+                log.warning("socket relay accept failed: %s", exc)
+                gevent.sleep(0.1)
+                continue
+            if self.address.kind == "tcp":
+                with contextlib.suppress(OSError):
+                    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._handshakes.spawn(self._handshake, conn)
+
+    def _handshake(self, conn: socket.socket) -> None:
+        relay = SocketRelay(conn, 0, self.address.kind)
+        stored = False
+        try:
+            try:
+                pid = handshake(relay, self.handshake_timeout)
+            except (RelayError, FrameError, RelayClosedError, OSError) as exc:
+                log.warning(
+                    "socket relay handshake failed, connection dropped: %s",
+                    exc,
+                    extra={"fields": {"relay": self.address.raw}},
+                )
+                return
+            relay.pid = pid
+            if self._closed:
+                return
+            if pid in self._abandoned:
+                self._abandoned.discard(pid)
+                log.warning(
+                    "worker pid %d connected after its spawn had timed out; connection dropped",
+                    pid,
+                )
+                return
+            slot = self._slots.get(pid)
+            if slot is not None and slot.ready():
+                # The same pid connected twice: keep the newest, like RoadRunner's map.
+                slot.get().close()
+                slot = None
+            if slot is None:
+                slot = self._slots[pid] = gevent.event.AsyncResult()
+            slot.set(relay)
+            stored = True
+        finally:
+            if not stored:  # including a kill from close()
+                relay.close()
+
+    # -- handing relays over ------------------------------------------------------------
+
+    def wait_for(
+        self, pid: int, timeout: float, alive: Callable[[], bool] | None = None
+    ) -> SocketRelay:
+        """The handshaken relay of worker ``pid``, once it connects.
+
+        Raises :class:`RelayTimeoutError` after ``timeout`` seconds, or as
+        soon as ``alive()`` returns False (the process died before connecting:
+        no point waiting out the timeout).
+        """
+        if self._closed:
+            raise RelayError(f"the relay listener on {self.address.raw} is closed")
+        slot = self._slots.get(pid)
+        if slot is None:
+            slot = self._slots[pid] = gevent.event.AsyncResult()
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            step = remaining if alive is None else min(remaining, _ALIVE_POLL)
+            if slot.wait(step) is not None or slot.ready():
+                self._slots.pop(pid, None)
+                return slot.get()
+            if alive is not None and not alive():
+                if slot.ready():
+                    self._slots.pop(pid, None)
+                    return slot.get()
+                self._slots.pop(pid, None)
+                raise RelayTimeoutError(
+                    f"worker pid {pid} exited before connecting to {self.address.raw}"
+                )
+            if self._closed:
+                raise RelayError(f"the relay listener on {self.address.raw} is closed")
+        if slot.ready():
+            self._slots.pop(pid, None)
+            return slot.get()
+        self._slots.pop(pid, None)
+        self._abandoned.add(pid)
+        raise RelayTimeoutError(
+            f"worker pid {pid} did not connect to {self.address.raw} within {timeout:g}s "
+            "(its RR_RELAY must match server.relay, and the process that connects must be "
+            "the spawned one: no wrapper that forks)"
+        )
+
+    def discard(self, pid: int) -> None:
+        """Forget worker ``pid``: close its relay if it connected but was never claimed."""
+        slot = self._slots.pop(pid, None)
+        if slot is not None and slot.ready():
+            slot.get().close()
+
+    def close(self) -> None:
+        """Stop listening, drop unclaimed connections and remove the unix socket file."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._sock is not None:
+            self._sock.close()
+        if self._accepter is not None:
+            self._accepter.kill(block=True, timeout=1)
+        self._handshakes.kill(block=True, timeout=1)
+        for slot in self._slots.values():
+            if slot.ready():
+                slot.get().close()
+        self._slots.clear()
+        if self.address.kind == "unix" and self._inode is not None:
+            try:
+                st = os.lstat(self.address.path)
+            except OSError:
+                return
+            # Only our own socket: another server may have taken over the path.
+            if stat.S_ISSOCK(st.st_mode) and (st.st_dev, st.st_ino) == self._inode:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.address.path)
+
+    def __enter__(self) -> SocketListener:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

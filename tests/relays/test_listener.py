@@ -1,0 +1,153 @@
+"""The socket relay listener: binding, the accept loop, matching workers by pid."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import gevent
+import pytest
+
+from relays.dsn import parse_relay_dsn
+from relays.errors import RelayListenError, RelayTimeoutError
+from relays.frame import encode_frame
+from relays.socket import SocketListener
+
+from .conftest import Harness, exec_frame, inline_cmd, worker_cmd
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_tcp_port_zero_reports_the_real_port() -> None:
+    with SocketListener(parse_relay_dsn("tcp://127.0.0.1:0")) as listener:
+        port = listener.address.port
+        assert port > 0
+        assert listener.env_value == f"tcp://127.0.0.1:{port}"
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
+
+
+def test_tcp_port_in_use_is_a_clear_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        listener = SocketListener(parse_relay_dsn(f"tcp://127.0.0.1:{port}"))
+        with pytest.raises(RelayListenError) as info:
+            listener.start()
+        assert str(info.value) == (
+            f"address 127.0.0.1:{port} is already in use (server.relay); pick a free port"
+        )
+        assert isinstance(info.value, OSError)
+        listener.close()
+
+
+def test_stale_unix_socket_is_removed(short_tmp: Path) -> None:
+    path = short_tmp / "rr.sock"
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(path))
+    stale.close()  # the file stays behind, as after a crash
+    assert path.is_socket()
+    harness = Harness("unix", short_tmp, SocketListener(parse_relay_dsn(f"unix://{path}")))
+    harness.listener.start()
+    try:
+        relay = harness.spawn("echo").relay
+        assert relay is not None
+        assert exec_frame(relay, b"c", b"b").split() == (b"c", b"b")
+    finally:
+        harness.close()
+    assert not path.exists(), "close() must remove the socket file"
+
+
+@pytest.mark.parametrize("kind", ["file", "dir"])
+def test_unix_path_that_is_not_a_socket_is_kept(short_tmp: Path, kind: str) -> None:
+    path = short_tmp / "rr.sock"
+    if kind == "file":
+        path.write_text("precious")
+    else:
+        path.mkdir()
+    listener = SocketListener(parse_relay_dsn(f"unix://{path}"))
+    with pytest.raises(RelayListenError) as info:
+        listener.start()
+    message = str(info.value)
+    assert str(path) in message
+    assert "refusing to remove it" in message
+    assert ("a regular file" if kind == "file" else "a directory") in message
+    listener.close()
+    assert path.exists()
+    if kind == "file":
+        assert path.read_text() == "precious"
+
+
+def test_relative_unix_path(short_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(short_tmp)
+    with SocketListener(parse_relay_dsn("unix://rel.sock")):
+        assert (short_tmp / "rel.sock").is_socket()
+    assert not (short_tmp / "rel.sock").exists()
+
+
+def test_worker_that_never_connects_times_out(sockets: Harness) -> None:
+    worker = sockets.launch(inline_cmd("import time; time.sleep(30)"))
+    started = time.monotonic()
+    with pytest.raises(RelayTimeoutError, match="did not connect to"):
+        sockets.listener.wait_for(worker.proc.pid, 0.5, worker.alive)
+    assert 0.4 < time.monotonic() - started < 2
+
+
+def test_worker_that_exits_fails_early(sockets: Harness) -> None:
+    worker = sockets.launch(inline_cmd("raise SystemExit(3)"))
+    started = time.monotonic()
+    with pytest.raises(RelayTimeoutError, match="exited before connecting"):
+        sockets.listener.wait_for(worker.proc.pid, 20, worker.alive)
+    assert time.monotonic() - started < 5
+
+
+def _connect(listener: SocketListener) -> socket.socket:
+    address = listener.address
+    if address.kind == "unix":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(address.path)
+        return sock
+    return socket.create_connection((address.host, address.port), timeout=5)
+
+
+def test_bad_handshakes_do_not_stop_the_accept_loop(sockets: Harness) -> None:
+    listener = sockets.listener
+    listener.handshake_timeout = 0.3
+    junk = _connect(listener)
+    hangup = _connect(listener)
+    silent = _connect(listener)
+    try:
+        junk.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        hangup.close()
+        not_control = encode_frame(b'{"pid":1}')  # a pid answer without the CONTROL flag
+        bad_pid = _connect(listener)
+        bad_pid.sendall(not_control)
+        gevent.sleep(0.5)  # the silent one times out meanwhile
+        relay = sockets.spawn("echo").relay
+        assert relay is not None
+        assert exec_frame(relay, b"", b"still accepting").split()[1] == b"still accepting"
+        bad_pid.close()
+    finally:
+        junk.close()
+        silent.close()
+
+
+def test_worker_connecting_before_wait_for(sockets: Harness) -> None:
+    worker = sockets.launch(worker_cmd("echo"))
+    gevent.sleep(1.0)  # connected and handshaken before anybody waits for it
+    relay = sockets.connect(worker, timeout=5)
+    assert relay.pid == worker.proc.pid
+    assert exec_frame(relay, b"", b"x").split() == (b"", b"x")
+
+
+def test_close_drops_unclaimed_connections(sockets: Harness) -> None:
+    worker = sockets.launch(worker_cmd("echo"))
+    gevent.sleep(1.0)  # connected, never claimed
+    sockets.listener.close()
+    # The worker sees EOF on its relay and exits cleanly.
+    assert worker.wait(timeout=10) == 0
+    if sockets.kind == "unix":
+        assert not os.path.exists(sockets.listener.address.path)
