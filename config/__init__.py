@@ -1,0 +1,53 @@
+"""Greenrunner configuration: RoadRunner's ``.rr.yaml`` read into typed dataclasses.
+
+The public surface is small on purpose (load a file, validate a dict or one
+pool section, parse a duration, one error type, the dataclasses) so the
+actors never depend on how validation is done.  Where each key is checked:
+:mod:`config.schema`; how files, env vars, includes and ``-o`` are handled:
+:mod:`config.loader`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from config.durations import format_duration, parse_duration
+from config.errors import ConfigError
+from config.loader import config_from_dict, load_config, parse_pool_config
+from config.model import (
+    Config,
+    DynamicAllocatorConfig,
+    HttpConfig,
+    LogChannelConfig,
+    LogsConfig,
+    OnInitConfig,
+    PoolConfig,
+    RpcConfig,
+    ServerConfig,
+    SupervisorConfig,
+    UploadsConfig,
+)
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "Config",
+    "ConfigError",
+    "DynamicAllocatorConfig",
+    "HttpConfig",
+    "LogChannelConfig",
+    "LogsConfig",
+    "OnInitConfig",
+    "PoolConfig",
+    "RpcConfig",
+    "ServerConfig",
+    "SupervisorConfig",
+    "UploadsConfig",
+    "config_from_dict",
+    "format_duration",
+    "load_config",
+    "parse_duration",
+    "parse_pool_config",
+]
+
+#: The packaged example config (``config/rr.yaml``), a starting point for new projects.
+DEFAULT_CONFIG_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rr.yaml")
