@@ -294,3 +294,41 @@ def test_many_workers_concurrently(harness: Harness) -> None:
             assert exec_frame(relay, b"c", body).split() == (b"c", body)
 
     gevent.joinall([gevent.spawn(run, i) for i in range(4)], raise_error=True)
+
+
+def _sdk_script(body: str) -> list[str]:
+    return inline_cmd(
+        f"import sys; sys.path.insert(0, {ROOT!r})\n"
+        "from relays import Payload, Worker\n"
+        "from relays.frame import CODEC_PROTO\n" + body
+    )
+
+
+def test_sdk_codec_and_payload_end_of_stream(harness: Harness) -> None:
+    worker = harness.launch(_sdk_script(
+        "w = Worker.create()\n"
+        "while (p := w.wait_payload()) is not None:\n"
+        "    w.respond(Payload(b'part', b'ctx', end_of_stream=False), codec=CODEC_PROTO)\n"
+        "    w.respond(Payload(b'last', flags=CODEC_PROTO))\n"
+    ))
+    relay = harness.connect(worker)
+    relay.send(encode_data_frame(b"", b""))
+    first, last = read_stream(relay)
+    assert first.encode() == encode_data_frame(b"ctx", b"part", CODEC_PROTO, STREAM)
+    assert last.encode() == encode_data_frame(b"", b"last", CODEC_PROTO)
+
+
+def test_buffered_print_before_create_is_diverted(pipes: Harness) -> None:
+    # Not flushed before Worker.create(): the SDK flushes it to stderr, not to the relay.
+    # (With PYTHONUNBUFFERED, common in containers, it would already be on the relay.)
+    worker = pipes.launch(env={"PYTHONUNBUFFERED": ""}, argv=_sdk_script(
+        "print('buffered before create')\n"
+        "w = Worker.create()\n"
+        "while (p := w.wait_payload()) is not None:\n"
+        "    w.respond(p)\n"
+    ))
+    relay = pipes.connect(worker)
+    assert exec_frame(relay, b"", b"fine").split() == (b"", b"fine")
+    relay.send(STOP_COMMAND)
+    assert worker.wait() == 0
+    assert "buffered before create" in worker.stderr()
