@@ -1,0 +1,112 @@
+"""Client-side helpers for the HTTP front tests.
+
+The server runs on the test's gevent hub (no monkey-patching), so every blocking client
+(``http.client``, raw sockets) runs in a thread of the hub's threadpool: the test greenlet waits
+cooperatively while the server greenlets keep serving.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+
+Addr = tuple[str, int]
+
+
+def call(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run blocking ``fn(*args)`` in a real thread and wait for it without blocking the hub."""
+    return gevent.get_hub().threadpool.apply(fn, args)
+
+
+def spawn_call(fn: Callable[..., Any], *args: Any) -> gevent.Greenlet:
+    """Like :func:`call` but in the background; ``.get(timeout=...)`` collects the result."""
+    return gevent.spawn(call, fn, *args)
+
+
+def read_all(sock: socket.socket, timeout: float = 5.0) -> bytes:
+    """Read until the peer closes (or ``timeout`` of silence, marked with ``<<timeout>>``)."""
+    sock.settimeout(timeout)
+    out = b""
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return out
+            out += data
+    except TimeoutError:
+        return out + b"<<timeout>>"
+    except ConnectionResetError:
+        return out + b"<<reset>>"
+
+
+def exchange(addr: Addr, data: bytes, timeout: float = 5.0) -> bytes:
+    """Send raw bytes on a fresh connection and return everything until the server closes."""
+    with socket.create_connection(addr) as sock:
+        sock.sendall(data)
+        return read_all(sock, timeout)
+
+
+def read_until(sock: socket.socket, marker: bytes, timeout: float = 5.0) -> bytes:
+    """Read until ``marker`` has been seen (or the peer closes)."""
+    sock.settimeout(timeout)
+    out = b""
+    while marker not in out:
+        data = sock.recv(65536)
+        if not data:
+            break
+        out += data
+    return out
+
+
+class _Buf(io.BytesIO):
+    def close(self) -> None:  # http.client closes fp after each response; keep the stream
+        pass
+
+
+class _FakeSock:
+    def __init__(self, data: bytes) -> None:
+        self.fp = _Buf(data)
+
+    def makefile(self, *args: Any, **kwargs: Any) -> _Buf:
+        return self.fp
+
+
+def parse_responses(
+    data: bytes,
+    methods: list[str] | None = None,
+) -> list[tuple[int, list[tuple[str, str]], bytes]]:
+    """Split raw bytes into (status, headers, body) with http.client's own framing rules."""
+    sock = _FakeSock(data)
+    out = []
+    methods = list(methods or [])
+    while sock.fp.tell() < len(data):
+        method = methods.pop(0) if methods else "GET"
+        resp = http.client.HTTPResponse(sock, method=method)  # type: ignore[arg-type]
+        resp.begin()
+        body = resp.read()
+        out.append((resp.status, resp.getheaders(), body))
+        if resp.will_close and resp.status >= 200:
+            break
+    return out
+
+
+def get(
+    addr: Addr,
+    path: str = "/",
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One request on a fresh http.client connection."""
+    conn = http.client.HTTPConnection(*addr, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, dict(resp.getheaders()), resp.read()
+    finally:
+        conn.close()
