@@ -158,7 +158,9 @@ class ActorSystem:
         if isinstance(pool_config, Mapping):
             from config import parse_pool_config
 
-            cfg = parse_pool_config(dict(pool_config), source=f"<pool {name}>", key_prefix=name)
+            cfg = parse_pool_config(
+                dict(pool_config), source=f"<pool {name}>", key_prefix=f"{name}.pool"
+            )
         server = self.config.server
         command = cfg.command or (server.command if server is not None else None)
         if not command:

@@ -41,8 +41,8 @@ __all__ = [
     "FrameError",
     "FrameReader",
     "RelayClosedError",
-    "encode_frame",
     "encode_data_frame",
+    "encode_frame",
     "parse_header",
 ]
 

@@ -134,12 +134,20 @@ def test_max_jobs_one_under_concurrency(harness):
     assert len(set(results)) == 16, "max_jobs=1: every request on a fresh worker"
 
 
-def test_worker_requested_stop_retries_request(harness):
-    pool = harness.pool("stopper", num_workers=1)
+def test_worker_requested_stop_retries_request(harness, tmp_path):
+    flag = tmp_path / "stopped-once"
+    pool = harness.pool("stopper", num_workers=1, server={"env": {"STOP_ONCE_FILE": str(flag)}})
     (first,) = pids(pool)
     out = pool.exec(Payload(b"payload", b"ctx"))
     assert (out.body, out.context) == (b"payload", b"ctx")
+    assert flag.exists()
     assert wait_for(lambda: len(pids(pool)) == 1 and first not in pids(pool))
+
+
+def test_worker_that_always_asks_to_stop_fails_clearly(pipes):
+    pool = pipes.pool("stopper", num_workers=1)
+    with pytest.raises(WorkerError, match="asked to stop instead of answering"):
+        pool.exec(Payload(b"x"))
 
 
 def test_slow_destroy_kills_in_time(harness):

@@ -1,0 +1,290 @@
+"""ActorSystem start-up: on_init, user/group, relays, and the CLI's signal handling."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from actors.errors import AllocateError
+from actors.system import ActorSystem, StartupError
+from relays import Payload
+from tests.core.conftest import WORKERS, alive, free_port, worker_cmd
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def system(tmp_path: Path, **server: object) -> ActorSystem:
+    data = {
+        "server": {"command": worker_cmd("echo"), **server},
+        "logs": {"level": "error", "mode": "production"},
+    }
+    return ActorSystem.from_dict(data)
+
+
+def py(code: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(code)]
+
+
+# -- on_init -------------------------------------------------------------------------
+
+
+def test_on_init_runs_once_before_pools(tmp_path):
+    marker = tmp_path / "init.txt"
+    s = system(
+        tmp_path,
+        on_init={
+            "command": py(f"import os; open({str(marker)!r}, 'a').write(os.environ['INIT_VAR'])"),
+            "env": {"init_var": "warm"},
+        },
+    )
+    s.start()
+    try:
+        assert marker.read_text() == "warm"
+        pool = s.new_pool("p", {"num_workers": 1})
+        assert pool.exec(Payload(b"x")).body == b"x"
+        assert marker.read_text() == "warm"  # not run again
+    finally:
+        s.stop(timeout=3)
+
+
+def test_on_init_failure_is_logged_and_server_continues(tmp_path, caplog):
+    s = system(tmp_path, on_init={"command": py("import sys; print('oops'); sys.exit(3)")})
+    s.start()
+    try:
+        (rec,) = [r for r in caplog.records if r.getMessage() == "on_init was finished with errors"]
+        assert "exited with status 3" in rec.fields["error"]
+        assert "oops" in rec.fields["error"]  # its output is quoted
+        assert s.new_pool("p", {"num_workers": 1}).exec(Payload(b"y")).body == b"y"
+    finally:
+        s.stop(timeout=3)
+
+
+def test_on_init_exit_on_error_stops_startup(tmp_path):
+    s = system(
+        tmp_path,
+        on_init={"command": py("import sys; sys.exit(2)"), "exit_on_error": True},
+    )
+    with pytest.raises(StartupError, match="on_init failed.*exited with status 2"):
+        s.start()
+
+
+def test_on_init_timeout_kills_it(tmp_path):
+    s = system(
+        tmp_path,
+        on_init={
+            "command": py("import time; time.sleep(30)"),
+            "exec_timeout": "500ms",
+            "exit_on_error": True,
+        },
+    )
+    t0 = time.monotonic()
+    with pytest.raises(StartupError, match="killed by timeout"):
+        s.start()
+    assert time.monotonic() - t0 < 10
+
+
+def test_on_init_missing_command_is_named(tmp_path):
+    s = system(tmp_path, on_init={"command": "no-such-init-xyz", "exit_on_error": True})
+    with pytest.raises(StartupError, match='"no-such-init-xyz": executable file not found'):
+        s.start()
+
+
+# -- relays --------------------------------------------------------------------------------
+
+
+def test_tcp_relay_port_in_use_is_clear(tmp_path):
+    import socket
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        s = system(tmp_path, relay=f"tcp://127.0.0.1:{port}")
+        with pytest.raises(StartupError, match="in use"):
+            s.start()
+    finally:
+        busy.close()
+
+
+def test_stale_unix_socket_is_replaced(tmp_path):
+    import socket
+
+    d = tempfile.mkdtemp(prefix="gr-")
+    path = os.path.join(d, "rr.sock")
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(path)
+    stale.close()  # the file stays behind, like after a crash
+    s = system(tmp_path, relay=f"unix://{path}")
+    s.start()
+    try:
+        assert s.new_pool("p", {"num_workers": 1}).exec(Payload(b"u")).body == b"u"
+    finally:
+        s.stop(timeout=3)
+        shutil.rmtree(d, ignore_errors=True)
+    assert not os.path.exists(path), "the socket file is removed on stop"
+
+
+def test_worker_that_never_connects_times_out(tmp_path):
+    s = system(tmp_path, relay=f"tcp://127.0.0.1:{free_port()}")
+    s.start()
+    try:
+        with pytest.raises(AllocateError, match="never connected"):
+            s.new_pool(
+                "p",
+                {
+                    "num_workers": 1,
+                    "allocate_timeout": "1s",
+                    "command": py("import time; time.sleep(30)"),
+                },
+            )
+    finally:
+        s.stop(timeout=3)
+
+
+# -- user / group ------------------------------------------------------------------------
+
+
+def _world_readable_worker() -> tuple[str, list[str]]:
+    """Copy the SDK and a pid worker somewhere the ``nobody`` user can read."""
+    d = tempfile.mkdtemp(prefix="gr-user-")
+    shutil.copytree(ROOT / "relays", Path(d) / "relays")
+    script = Path(d) / "w.py"
+    script.write_text(
+        "import os, sys\n"
+        f"sys.path.insert(0, {d!r})\n"
+        "from relays.worker import Worker\n"
+        "from relays import Payload\n"
+        "w = Worker.create()\n"
+        "while w.wait_payload() is not None:\n"
+        "    w.respond(Payload(str(os.getpid()).encode()))\n"
+    )
+    for dirpath, dirnames, filenames in os.walk(d):
+        os.chmod(dirpath, 0o755)
+        for f in filenames:
+            os.chmod(os.path.join(dirpath, f), 0o644)
+    return d, ["/usr/bin/python3", str(script)]
+
+
+def _status_ids(pid: int) -> tuple[str, str]:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    uid = next(line for line in status if line.startswith("Uid:")).split()[1]
+    gid = next(line for line in status if line.startswith("Gid:")).split()[1]
+    return uid, gid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching user needs root")
+@pytest.mark.skipif(not os.access("/usr/bin/python3", os.X_OK), reason="needs a system python3")
+def test_user_and_group_are_applied(tmp_path):
+    import grp
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    group = grp.getgrgid(nobody.pw_gid).gr_name
+    d, cmd = _world_readable_worker()
+    s = ActorSystem.from_dict(
+        {"server": {"command": cmd, "user": "nobody", "group": group}, "logs": {"level": "error"}}
+    )
+    s.start()
+    try:
+        pool = s.new_pool("p", {"num_workers": 1})
+        pid = int(pool.exec(Payload(b"x")).body)
+        assert _status_ids(pid) == (str(nobody.pw_uid), str(nobody.pw_gid))
+    finally:
+        s.stop(timeout=3)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_unknown_user_is_a_startup_error(tmp_path):
+    s = system(tmp_path, user="no-such-user-xyz")
+    with pytest.raises(StartupError, match="unknown user 'no-such-user-xyz'"):
+        s.start()
+
+
+def test_unknown_group_is_a_startup_error(tmp_path):
+    s = system(tmp_path, group="no-such-group-xyz")
+    with pytest.raises(StartupError, match="unknown group 'no-such-group-xyz'"):
+        s.start()
+
+
+# -- the CLI ------------------------------------------------------------------------------
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(entry.name))
+    return out
+
+
+def test_sigterm_drains_and_exits_zero(tmp_path):
+    port = free_port()
+    cfg = tmp_path / "rr.yaml"
+    cfg.write_text(
+        textwrap.dedent(
+            f"""
+            version: "3"
+            server:
+              command: "{sys.executable} {WORKERS}/sleep.py"
+            http:
+              address: 127.0.0.1:{port}
+              pool:
+                num_workers: 2
+                destroy_timeout: 10s
+            logs:
+              level: info
+              mode: production
+            """
+        )
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "actors.main", "serve", "-c", str(cfg)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        import http.client
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(_children(proc.pid)) < 2:
+            time.sleep(0.1)
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        for _ in range(50):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.connect()
+                break
+            except OSError:
+                time.sleep(0.1)
+        conn.request("POST", "/", body=b"1")  # the worker sleeps 1 s
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.read() == b"slept"
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = proc.stdout.read().decode()
+    assert "stop signal received" in out
+    time.sleep(0.2)
+    assert not [p for p in workers if alive(p)], "no worker outlives the server"
