@@ -73,7 +73,7 @@ def test_on_init_exit_on_error_stops_startup(tmp_path):
         tmp_path,
         on_init={"command": py("import sys; sys.exit(2)"), "exit_on_error": True},
     )
-    with pytest.raises(StartupError, match="on_init failed.*exited with status 2"):
+    with pytest.raises(StartupError, match=r"on_init failed.*exited with status 2"):
         s.start()
 
 
@@ -168,7 +168,7 @@ def _world_readable_worker() -> tuple[str, list[str]]:
         "while w.wait_payload() is not None:\n"
         "    w.respond(Payload(str(os.getpid()).encode()))\n"
     )
-    for dirpath, dirnames, filenames in os.walk(d):
+    for dirpath, _dirnames, filenames in os.walk(d):
         os.chmod(dirpath, 0o755)
         for f in filenames:
             os.chmod(os.path.join(dirpath, f), 0o644)
