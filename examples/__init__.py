@@ -1,0 +1,1 @@
+"""Example worker applications (``python -m relays.wsgi examples.hello:app``)."""
