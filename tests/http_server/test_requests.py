@@ -352,3 +352,15 @@ def test_endless_trailer_is_cut(serve):
     data = call(client)
     assert data.startswith(b"HTTP/1.1 400 ") or data in (b"", b"<<reset>>")
     assert seen == []
+
+
+def test_large_upload_and_oversized_upload_with_big_body(serve):
+    seen, handler = recorder()
+    server = serve(handler, max_request_size=4 << 20)
+    big = b"u" * (3 << 20)
+    assert call(get, server.address, "/up", "POST", big)[2] == b"len=%d" % len(big)
+    assert seen[0].body == big
+    # Over the limit: the 413 must survive the client still pushing its body (no RST race).
+    status, headers, _ = call(get, server.address, "/up", "POST", b"v" * (12 << 20))
+    assert (status, headers.get("Connection")) == (413, "close")
+    assert len(seen) == 1

@@ -293,3 +293,23 @@ def test_second_request_after_100_continue_interim(serve):
     raw = call(client)
     statuses = [r[0] for r in parse_responses(raw)]
     assert statuses == [200, 200]
+
+
+def test_large_response_body(serve):
+    payload = bytes(range(256)) * 8192  # 2 MiB: head and body go out in two sends
+
+    def handler(req, resp):
+        resp.start(200, [("Content-Type", "application/octet-stream")])
+        resp.finish(payload)
+
+    server = serve(handler)
+
+    def client():
+        conn = http.client.HTTPConnection(*server.address, timeout=10)
+        bodies = []
+        for _ in range(2):  # the connection stays usable after a large body
+            conn.request("GET", "/big")
+            bodies.append(conn.getresponse().read())
+        return bodies
+
+    assert call(client) == [payload, payload]
