@@ -1,20 +1,18 @@
 """Where a request waits for a worker.
 
-The free list is the pool's container of idle workers plus a FIFO of
-waiting request greenlets.  A released worker goes straight to the oldest
-waiter (a hand-off, no re-queue), so waiting is fair and nothing spins.
-Waiting ends on a worker, on ``allocate_timeout``, on the caller's cancel
-event (its client went away), or on destroy.
+The free list is the pool's container of idle workers, a gevent queue: its
+getters are served in FIFO order, so waiting is fair, and a released worker
+goes to the oldest waiting request.  Waiting ends on a worker, on
+``allocate_timeout``, on the caller's cancel event (its client went away),
+or on destroy.  During a reset takers wait instead of failing.
 """
 
 from __future__ import annotations
 
-import collections
-import contextlib
-from collections.abc import Callable
-
 import gevent
 import gevent.event
+import gevent.queue
+from gevent import getcurrent
 
 from actors.errors import NoFreeWorkersError, PoolStoppedError
 from actors.fsm import State
@@ -26,127 +24,143 @@ class Cancelled(Exception):
     """The caller gave up waiting (its cancel event fired)."""
 
 
+#: Put on the queue by destroy(): every taker that meets it passes it on and fails.
+_STOPPED = object()
+
+
 class FreeList:
     """Idle workers and the greenlets waiting for one.
 
-    ``paused`` (during a reset) makes takers wait even if workers are free,
-    so requests queue instead of failing while the pool is rebuilt.
+    Workers that stopped being READY while queued (retired by the
+    supervisor, crashed) are skipped and handed to ``on_stale``, so the
+    queue never needs random removal.
     """
 
-    def __init__(self, on_stale: Callable[[object], None] | None = None) -> None:
-        self._free: collections.deque = collections.deque()
-        self._waiters: collections.deque[gevent.event.AsyncResult] = collections.deque()
+    def __init__(self, on_stale=None) -> None:
+        self._queue: gevent.queue.Queue = gevent.queue.Queue()
         self._destroyed = False
-        self._paused = False
         self._resumed = gevent.event.Event()
         self._resumed.set()
         self._on_stale = on_stale
+        self._waiting = 0
 
     def __len__(self) -> int:
-        return len(self._free)
+        return self._queue.qsize()
 
     @property
     def waiting(self) -> int:
-        return len(self._waiters)
+        return self._waiting
 
     def idle(self) -> list:
-        return list(self._free)
+        return [w for w in self._queue.queue if w is not _STOPPED]
 
     def take(self, timeout: float, cancel: gevent.event.Event | None = None):
         """Return a READY worker, waiting up to ``timeout`` seconds."""
         if self._destroyed:
             raise _stopped()
-        if not self._paused:
-            while self._free:
-                w = self._free.popleft()
-                if w.fsm.state is State.READY:
-                    return w
-                self._stale(w)
-        return self._wait(timeout, cancel)
-
-    def _wait(self, timeout: float, cancel: gevent.event.Event | None):
+        queue = self._queue
         loop = gevent.get_hub().loop
         deadline = loop.now() + timeout
+        if not self._resumed.is_set():
+            self._wait_resumed(deadline, cancel)
         while True:
-            waiter = gevent.event.AsyncResult()
-            self._waiters.append(waiter)
-            remaining = deadline - loop.now()
-            objs = [waiter] if cancel is None else [waiter, cancel]
-            if remaining > 0:
-                try:
-                    gevent.wait(objs, timeout=remaining, count=1)
-                except BaseException:
-                    # Killed while waiting: a worker handed over meanwhile must not be lost.
-                    self._abandon(waiter)
-                    raise
-            if waiter.ready():
-                w = waiter.get()  # raises PoolStoppedError when destroyed
-                if w.fsm.state is State.READY:
-                    if cancel is not None and cancel.is_set():
-                        self.put(w)
-                        raise Cancelled("the caller went away while waiting for a worker")
-                    return w
-                self._stale(w)  # retired while being handed over: wait for the next one
-                continue
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(waiter)
+            try:
+                w = queue.get_nowait()
+            except gevent.queue.Empty:
+                w = self._get(deadline - loop.now(), cancel, timeout)
+            if w is _STOPPED:
+                queue.put(_STOPPED)
+                raise _stopped()
+            if w.fsm.state is State.READY:
+                return w
+            self._stale(w)
+
+    def _get(self, remaining: float, cancel: gevent.event.Event | None, timeout: float):
+        if remaining <= 0:
+            raise self._no_free(timeout)
+        self._waiting += 1
+        try:
+            return self._get_blocking(remaining, cancel, timeout)
+        finally:
+            self._waiting -= 1
+
+    def _get_blocking(self, remaining: float, cancel: gevent.event.Event | None, timeout: float):
+        if cancel is None:
+            try:
+                return self._queue.get(timeout=remaining)
+            except gevent.queue.Empty:
+                raise self._no_free(timeout) from None
+        if cancel.is_set():
+            raise Cancelled("the caller went away while waiting for a worker")
+        me = getcurrent()
+        parked = [True]
+
+        def on_cancel(_event) -> None:
+            # Runs in the hub; only interrupt the greenlet while it is parked in get().
+            if parked[0]:
+                me.throw(Cancelled("the caller went away while waiting for a worker"))
+
+        cancel.rawlink(on_cancel)
+        try:
+            return self._queue.get(timeout=remaining)
+        except gevent.queue.Empty:
+            raise self._no_free(timeout) from None
+        finally:
+            parked[0] = False
+            cancel.unlink(on_cancel)
+
+    def _wait_resumed(self, deadline: float, cancel: gevent.event.Event | None) -> None:
+        loop = gevent.get_hub().loop
+        while not self._resumed.is_set():
             if cancel is not None and cancel.is_set():
                 raise Cancelled("the caller went away while waiting for a worker")
-            raise NoFreeWorkersError(
-                f"static_pool_exec: NoFreeWorkers: no free workers in the pool, wait timeout "
-                f"exceeded (allocate_timeout={timeout:g}s, {self.waiting} other requests "
-                f"waiting); raise pool.num_workers or pool.allocate_timeout, or look for slow "
-                f"requests"
-            )
+            remaining = deadline - loop.now()
+            if remaining <= 0:
+                raise NoFreeWorkersError(
+                    "static_pool_exec: NoFreeWorkers: the pool is being reset and the "
+                    "reset outlasted allocate_timeout"
+                )
+            self._resumed.wait(min(remaining, 0.1))
+            if self._destroyed:
+                raise _stopped()
+
+    def _no_free(self, timeout: float) -> NoFreeWorkersError:
+        return NoFreeWorkersError(
+            f"static_pool_exec: NoFreeWorkers: no free workers in the pool, wait timeout "
+            f"exceeded (allocate_timeout={timeout:g}s, {self.waiting} other requests "
+            f"waiting); raise pool.num_workers or pool.allocate_timeout, or look for slow "
+            f"requests"
+        )
 
     def put(self, worker) -> None:
-        """Return an idle worker: to the oldest waiter, or onto the free list."""
-        if self._destroyed:
-            return
-        if not self._paused:
-            while self._waiters:
-                waiter = self._waiters.popleft()
-                if not waiter.ready():
-                    waiter.set(worker)
-                    return
-        self._free.append(worker)
-
-    def discard(self, worker) -> None:
-        with contextlib.suppress(ValueError):
-            self._free.remove(worker)
+        """Return an idle worker; the oldest waiting request gets it."""
+        if not self._destroyed:
+            self._queue.put(worker)
 
     def pause(self) -> None:
-        self._paused = True
+        """Make takers wait (a reset is rebuilding the pool)."""
+        self._resumed.clear()
 
     def resume(self) -> None:
-        """End a pause: hand free workers to whoever queued meanwhile."""
-        self._paused = False
-        free, self._free = self._free, collections.deque()
-        for w in free:
-            if w.fsm.state is State.READY:
-                self.put(w)
-            else:
-                self._stale(w)
+        self._resumed.set()
 
     def drain(self) -> list:
         """Remove and return every idle worker (reset, destroy)."""
-        free, self._free = list(self._free), collections.deque()
-        return free
+        out = []
+        while True:
+            try:
+                w = self._queue.get_nowait()
+            except gevent.queue.Empty:
+                return out
+            if w is not _STOPPED:
+                out.append(w)
 
     def destroy(self) -> None:
         """Fail every waiter and refuse all future takes."""
         self._destroyed = True
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.ready():
-                waiter.set_exception(_stopped())
-
-    def _abandon(self, waiter: gevent.event.AsyncResult) -> None:
-        if not waiter.ready():
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(waiter)
-        elif waiter.successful() and waiter.value is not None:
-            self.put(waiter.value)
+        self.drain()
+        self._queue.put(_STOPPED)
+        self._resumed.set()
 
     def _stale(self, w) -> None:
         if self._on_stale is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import time
 
 __all__ = ["IllegalTransition", "State", "WorkerFSM"]
 
@@ -95,12 +94,11 @@ class WorkerFSM:
     as nothing yields in between; no lock is needed.
     """
 
-    __slots__ = ("changed_at", "pid", "state")
+    __slots__ = ("pid", "state")
 
     def __init__(self, pid: int = 0) -> None:
         self.state = State.INACTIVE
         self.pid = pid
-        self.changed_at = time.monotonic()
 
     def transition(self, target: State) -> bool:
         """Move to ``target`` if legal; return whether the state changed.
@@ -118,7 +116,6 @@ class WorkerFSM:
                 )
             return False
         self.state = target
-        self.changed_at = time.monotonic()
         return True
 
     def require(self, target: State) -> None:

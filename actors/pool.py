@@ -112,7 +112,6 @@ class PoolActor(GeventActor):
     def worker_exited(self, handle: WorkerHandle) -> None:
         """A worker process is gone; replace it unless it was removed on purpose."""
         known = self.handles.pop(handle.pid, None) is handle
-        self.free.discard(handle)
         if not known or self.destroyed or handle.fsm.state is State.DESTROYED:
             return
         level = logging.INFO if handle.retire_reason in ("", "max_jobs") else logging.WARNING
@@ -171,7 +170,6 @@ class PoolActor(GeventActor):
 
     def retire(self, handle: WorkerHandle) -> None:
         """Stop a worker that must not serve again; its exit brings a replacement."""
-        self.free.discard(handle)
         if handle.process.alive():
             try:
                 handle.actor.proxy().stop_worker()
@@ -281,13 +279,16 @@ class Pool:
 
     def exec(self, payload: Payload, cancel: gevent.event.Event | None = None) -> Payload:
         """Run one request and return the whole answer (stream chunks joined)."""
-        stream = self.stream(payload, cancel)
-        first = next(stream)
-        if first.end_of_stream:
-            return first
-        parts = [first.body]
-        parts.extend(chunk.body for chunk in stream)
-        return Payload(b"".join(parts), first.context, first.flags, True)
+        self._admit(payload)
+        try:
+            first, worker = self._run(payload, cancel)
+            if worker is None:
+                return first
+            parts = [first.body]
+            parts.extend(chunk.body for chunk in ResponseStream(self, worker, None))
+            return Payload(b"".join(parts), first.context, first.flags, True)
+        finally:
+            self.queue -= 1
 
     def stream(self, payload: Payload, cancel: gevent.event.Event | None = None) -> ResponseStream:
         """Run one request; iterate the answer chunk by chunk.
@@ -295,6 +296,20 @@ class Pool:
         ``cancel`` is set by the caller when its client went away: a request
         still waiting for a worker gives up its place (raises ``Cancelled``).
         """
+        self._admit(payload)
+        try:
+            first, worker = self._run(payload, cancel)
+        except BaseException:
+            self.queue -= 1
+            raise
+        stream = ResponseStream(self, worker, first)
+        if worker is None:
+            self.queue -= 1
+        else:
+            stream.on_done = self._stream_done
+        return stream
+
+    def _admit(self, payload: Payload) -> None:
         if not payload.body and not payload.context:
             raise PoolError("static_pool_exec: payload can not be empty")
         if self.destroyed:
@@ -308,16 +323,6 @@ class Pool:
                 f"waiting or running; raise pool.max_queue_size or pool.num_workers)"
             )
         self.queue += 1
-        try:
-            stream = self._run(payload, cancel)
-        except BaseException:
-            self.queue -= 1
-            raise
-        if stream.done:
-            self.queue -= 1
-        else:
-            stream.on_done = self._stream_done
-        return stream
 
     def _stream_done(self) -> None:
         self.queue -= 1
@@ -330,12 +335,20 @@ class Pool:
     def _debug_spec(self) -> WorkerSpec:
         return self.spec_factory()
 
-    def _run(self, payload: Payload, cancel: gevent.event.Event | None) -> ResponseStream:
+    def _run(
+        self, payload: Payload, cancel: gevent.event.Event | None
+    ) -> tuple[Payload, WorkerHandle | None]:
+        """Exchange the request with a worker; return the first answer frame.
+
+        The worker comes back too when the answer is a stream (it stays
+        checked out until the stream ends), else None (already released).
+        """
         attempts = 0
         flags = payload.flags or self.request_flags
         while True:
             w = self._take(cancel)
-            w.fsm.require(State.WORKING)
+            if not w.fsm.transition(State.WORKING):
+                continue  # retired between the hand-over and now
             try:
                 w.send(payload, flags)
                 frame = w.receive(self.exec_ttl)
@@ -364,11 +377,10 @@ class Pool:
                         "of answering; check the worker's stop() calls"
                     )
                 continue
-            first = Payload(body, context, frame.flags, not frame.is_stream)
-            if first.end_of_stream:
+            if not frame.is_stream:
                 self._release(w)
-                return ResponseStream(self, None, first)
-            return ResponseStream(self, w, first)
+                return Payload(body, context, frame.flags, True), None
+            return Payload(body, context, frame.flags, False), w
 
     def _release(self, w: WorkerHandle) -> None:
         """Give a worker back, or retire it, according to its state."""
@@ -455,7 +467,7 @@ class ResponseStream(Iterator[Payload]):
     the pool when the last chunk has been read, or after :meth:`cancel`.
     """
 
-    def __init__(self, pool: Pool, worker: WorkerHandle | None, first: Payload) -> None:
+    def __init__(self, pool: Pool, worker: WorkerHandle | None, first: Payload | None) -> None:
         self.pool = pool
         self.worker = worker
         self._first: Payload | None = first

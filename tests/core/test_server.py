@@ -56,16 +56,35 @@ def test_on_init_runs_once_before_pools(tmp_path):
         s.stop(timeout=3)
 
 
-def test_on_init_failure_is_logged_and_server_continues(tmp_path, caplog):
-    s = system(tmp_path, on_init={"command": py("import sys; print('oops'); sys.exit(3)")})
+def test_on_init_failure_is_logged_and_server_continues(tmp_path):
+    import json
+
+    log_file = tmp_path / "rr.log"
+    s = ActorSystem.from_dict(
+        {
+            "server": {
+                "command": worker_cmd("echo"),
+                "on_init": {"command": py("import sys; print('oops'); sys.exit(3)")},
+            },
+            "logs": {
+                "level": "info",
+                "mode": "production",
+                "encoding": "json",
+                "output": str(log_file),
+            },
+        }
+    )
     s.start()
     try:
-        (rec,) = [r for r in caplog.records if r.getMessage() == "on_init was finished with errors"]
-        assert "exited with status 3" in rec.fields["error"]
-        assert "oops" in rec.fields["error"]  # its output is quoted
         assert s.new_pool("p", {"num_workers": 1}).exec(Payload(b"y")).body == b"y"
     finally:
         s.stop(timeout=3)
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    (rec,) = [r for r in lines if r["msg"] == "on_init was finished with errors"]
+    assert rec["level"] == "error"
+    assert "exited with status 3" in rec["error"]
+    assert "oops" in rec["error"]  # its output is quoted
+    assert any(r["msg"] == "oops" and r["logger"] == "init" for r in lines)
 
 
 def test_on_init_exit_on_error_stops_startup(tmp_path):
