@@ -1,0 +1,239 @@
+"""The http plugin: an actor that owns the listener and its pool.
+
+Lifecycle goes through :class:`HttpPluginActor` (start the pool, start the
+listener, stop in that order reversed).  Requests do not: each connection
+greenlet of :class:`~actors.plugins.http.server.HttpServer` calls
+:meth:`HttpPlugin.handle`, which runs the pool request in that greenlet.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import gevent
+
+from actors.errors import (
+    NoFreeWorkersError,
+    PoolError,
+    PoolStoppedError,
+    QueueFullError,
+)
+from actors.freelist import Cancelled
+from actors.plugins.http.context import (
+    ResponseContextError,
+    UnknownStatusError,
+    build_request_context,
+    parse_response_context,
+    prepare_body,
+)
+from actors.plugins.http.forms import FormError
+from actors.plugins.http.server import HttpRequest, HttpServer, ResponseWriter
+from actors.runtime import GeventActor
+from relays.frame import CODEC_JSON
+from relays.payload import Payload
+
+__all__ = ["HttpPlugin", "HttpPluginActor"]
+
+log = logging.getLogger("greenrunner.http")
+
+MIB = 1024 * 1024
+_TEXT = [("Content-Type", "text/plain; charset=utf-8")]
+
+
+class HttpPlugin:
+    """Request handling for one ``http`` section, shared by all connections."""
+
+    def __init__(self, system: Any, cfg: Any) -> None:
+        self.system = system
+        self.cfg = cfg
+        self.pool: Any = None
+        self.server: HttpServer | None = None
+        self.actor = HttpPluginActor.start(self)
+
+    # -- lifecycle (through the actor) ---------------------------------------------------
+
+    def start(self) -> None:
+        self.actor.proxy().serve().get()
+
+    def stop(self, timeout: float | None = None) -> None:
+        try:
+            self.actor.proxy().shutdown(timeout).get()
+        finally:
+            self.actor.stop()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self.server is not None
+        return self.server.address
+
+    # -- the request path --------------------------------------------------------------
+
+    def handle(self, req: HttpRequest, resp: ResponseWriter) -> None:
+        cfg = self.cfg
+        started = time.monotonic()
+        content_type = _header(req.headers, "content-type")
+        try:
+            prepared = prepare_body(
+                req.method,
+                content_type,
+                req.body,
+                raw_body=cfg.raw_body,
+                uploads_dir=cfg.uploads.dir,
+                forbid=cfg.uploads.forbid,
+                allow=cfg.uploads.allow,
+            )
+        except FormError as exc:
+            resp.start(400, _TEXT)
+            resp.finish(f"bad request body: {exc}\n".encode())
+            return
+        try:
+            context = build_request_context(
+                remote_addr=req.remote_addr[0],
+                protocol=req.version,
+                method=req.method,
+                uri=req.target.decode("latin-1"),
+                headers=req.headers,
+                raw_query=req.query.decode("latin-1"),
+                parsed=prepared.parsed,
+                uploads=prepared.uploads,
+            )
+            self._exec(req, resp, Payload(prepared.body, context))
+        finally:
+            prepared.cleanup()
+            if cfg.access_logs:
+                log.info(
+                    "http access log",
+                    extra={
+                        "fields": {
+                            "method": req.method,
+                            "uri": req.target.decode("latin-1"),
+                            "remote_address": req.remote_addr[0],
+                            "elapsed_ms": round((time.monotonic() - started) * 1000, 3),
+                        }
+                    },
+                )
+
+    def _exec(self, req: HttpRequest, resp: ResponseWriter, payload: Payload) -> None:
+        try:
+            stream = self.pool.stream(payload, cancel=resp.client_gone)
+        except Cancelled:
+            return  # the client left while queued; its place is already released
+        except (NoFreeWorkersError, QueueFullError) as exc:
+            self._fail(resp, 503, exc, retry_after=True)
+            return
+        except PoolStoppedError as exc:
+            self._fail(resp, 503, exc, retry_after=True)
+            return
+        except PoolError as exc:
+            self._fail(resp, self.cfg.internal_error_code, exc)
+            return
+        try:
+            self._relay_response(resp, stream)
+        except PoolError as exc:
+            self._fail(resp, self.cfg.internal_error_code, exc)
+        except ResponseContextError as exc:
+            stream.close()
+            code = 500 if isinstance(exc, UnknownStatusError) else self.cfg.internal_error_code
+            self._fail(resp, code, exc)
+        finally:
+            stream.close()
+
+    def _relay_response(self, resp: ResponseWriter, stream: Any) -> None:
+        for chunk in stream:
+            if resp.client_gone.is_set():
+                stream.cancel()
+                return
+            if chunk.context and not resp.started:
+                status, headers = parse_response_context(chunk.flags, chunk.context)
+                if status == 101:
+                    log.error("worker answered 101 Switching Protocols; not supported, dropped")
+                    continue
+                if 100 <= status < 200:
+                    # 103 Early Hints & co: their own headers only (RoadRunner v6 behaviour).
+                    resp.send_informational(status, headers)
+                    continue
+                if status and not resp.started:
+                    resp.start(status, headers)
+            if chunk.end_of_stream and not resp.started:
+                if not resp.started:
+                    resp.start(200, [])
+                resp.finish(chunk.body)
+                return
+            if not resp.started:
+                resp.start(200, [])
+            if chunk.body:
+                resp.write(chunk.body)
+        resp.finish()
+
+    def _fail(
+        self, resp: ResponseWriter, status: int, exc: Exception, retry_after: bool = False
+    ) -> None:
+        level = logging.WARNING if status == 503 else logging.ERROR
+        log.log(level, "request failed", extra={"fields": {"status": status, "error": str(exc)}})
+        if resp.head_sent:
+            # Headers are out: the best we can do is cut the response short.
+            resp.abort()
+            return
+        headers = list(_TEXT)
+        if retry_after:
+            headers.append(("Retry-After", "1"))
+        body = b"Internal Server Error\n" if status >= 500 and status != 503 else b""
+        if status == 503:
+            body = b"Service Unavailable: no free workers\n"
+        if self.cfg.pool.debug:
+            body += str(exc).encode() + b"\n"
+        resp.start(status, headers)
+        resp.finish(body)
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    for k, v in headers:
+        if k.lower() == name:
+            return v
+    return None
+
+
+class HttpPluginActor(GeventActor):
+    """Owns the http listener and pool: started and stopped through messages."""
+
+    def __init__(self, plugin: HttpPlugin) -> None:
+        super().__init__()
+        self.plugin = plugin
+
+    def serve(self) -> tuple[str, int]:
+        plugin = self.plugin
+        cfg = plugin.cfg
+        plugin.pool = plugin.system.new_pool(
+            "http", cfg.pool, {"RR_MODE": "http"}, request_flags=CODEC_JSON
+        )
+        server = HttpServer(
+            cfg.host,
+            cfg.port,
+            plugin.handle,
+            max_request_size=cfg.max_request_size * MIB,
+            logger=log,
+        )
+        try:
+            server.start()
+        except OSError as exc:
+            raise PoolError(
+                f"http.address: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}; "
+                "is another server running there? pick another http.address"
+            ) from None
+        plugin.server = server
+        log.info(
+            "http server was started",
+            extra={"fields": {"address": "{}:{}".format(*server.address)}},
+        )
+        return server.address
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        plugin = self.plugin
+        budget = timeout if timeout is not None else plugin.cfg.pool.destroy_timeout
+        if plugin.server is not None:
+            plugin.server.stop(budget)
+        if plugin.pool is not None:
+            plugin.pool.destroy(budget)
+        gevent.sleep(0)
