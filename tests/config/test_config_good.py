@@ -550,7 +550,7 @@ def test_error_in_included_file_names_that_file(tmp_path: Path) -> None:
 def test_packaged_default_config_loads() -> None:
     cfg = load_config(DEFAULT_CONFIG_PATH, environ={})
     assert cfg.server is not None and cfg.http is not None
-    assert cfg.server.command == ["python", "-m", "relays.wsgi", "examples.hello:app"]
+    assert cfg.server.command == ["python3", "-m", "relays.wsgi", "examples.hello:app"]
     assert (cfg.http.host, cfg.http.port, cfg.http.pool.num_workers) == ("127.0.0.1", 8080, 2)
     assert (cfg.logs.level, cfg.logs.mode) == ("info", "development")
 
