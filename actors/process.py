@@ -140,6 +140,8 @@ class WorkerProcess:
     command: list[str]
     tail: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=20))
     _readers: list[gevent.Greenlet] = field(default_factory=list)
+    #: stdin/stdout are the relay (so stdout is not forwarded to the logs).
+    pipes: bool = False
 
     @property
     def pid(self) -> int:
@@ -202,7 +204,7 @@ class WorkerProcess:
             ) from None
         except OSError as exc:
             raise SpawnError(f"{key}: cannot start {shlex.join(command)!r}: {exc}") from None
-        proc = cls(popen=popen, command=list(command))
+        proc = cls(popen=popen, command=list(command), pipes=pipes)
         sink = sink or _default_sink
         streams = [popen.stderr] if pipes else [popen.stderr, popen.stdout]
         for stream in streams:
@@ -296,8 +298,17 @@ class WorkerProcess:
         return "\n".join(f"    {line}" for line in tail)
 
     def close(self) -> None:
-        """Release the relay pipes and reap; safe to call more than once."""
-        for stream in (self.popen.stdin,):
+        """Release the pipes the relay and forwarders do not own; idempotent.
+
+        The relay works on duplicates of stdin/stdout, and the forwarders
+        close the streams they read, so what is left here is this object's
+        own copy of the pipes.
+        """
+        popen = self.popen
+        streams = [popen.stdin, popen.stdout] if self.pipes else [popen.stdin]
+        for stream in streams:
             if stream is not None:
-                with contextlib.suppress(OSError):
+                try:
                     stream.close()
+                except OSError:
+                    pass

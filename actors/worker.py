@@ -218,18 +218,19 @@ class WorkerHandle:
 
     def state(self) -> dict[str, Any]:
         """The informer's view (``rr workers``), plus Greenrunner's own names."""
+        rss = rss_bytes(self.pid)
         return {
             "pid": self.pid,
             "status": int(self.fsm.state),
             "statusStr": self.fsm.state.label,
             "numExecs": self.num_execs,
             "created": self.created_ns,
-            "memoryUsage": rss_bytes(self.pid),
+            "memoryUsage": rss,
             "CPUPercent": 0.0,
             "command": "",
             # Pythonic aliases for the embedding API.
             "num_execs": self.num_execs,
-            "memory_bytes": rss_bytes(self.pid),
+            "memory_bytes": rss,
             "created_at": self.created_ns / 1e9,
         }
 

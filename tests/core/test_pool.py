@@ -254,3 +254,21 @@ def test_missing_command_is_named(pipes):
         system.new_pool("p", {"num_workers": 1, "command": "/nonexistent/worker-binary x"})
     with pytest.raises(AllocateError, match=r'"no-such-binary-xyz": executable file not found'):
         system.new_pool("q", {"num_workers": 1, "command": "no-such-binary-xyz"})
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_no_fd_or_process_leak_under_worker_churn(harness):
+    pool = harness.pool("pid", num_workers=2, max_jobs=1)
+    pool.exec(Payload(b"warm"))
+    gevent.sleep(0.5)
+    before = _open_fds()
+    seen = {int(pool.exec(Payload(b"x")).body) for _ in range(20)}
+    assert len(seen) == 20
+    assert wait_for(lambda: len(pids(pool)) == 2)
+    gevent.sleep(0.5)
+    # every replaced worker's pipes, sockets and watchers are gone
+    assert _open_fds() <= before + 1
+    assert wait_for(lambda: not any(alive(p) for p in seen - pids(pool)), timeout=10)
