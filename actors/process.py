@@ -308,7 +308,5 @@ class WorkerProcess:
         streams = [popen.stdin, popen.stdout] if self.pipes else [popen.stdin]
         for stream in streams:
             if stream is not None:
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
