@@ -307,3 +307,32 @@ def test_sigterm_drains_and_exits_zero(tmp_path):
     assert "stop signal received" in out
     time.sleep(0.2)
     assert not [p for p in workers if alive(p)], "no worker outlives the server"
+
+
+def test_worker_stderr_is_forwarded_whole(tmp_path):
+    import json
+
+    log_file = tmp_path / "rr.log"
+    s = ActorSystem.from_dict(
+        {
+            "server": {"command": worker_cmd("stderr_burst")},
+            "logs": {"level": "info", "mode": "production", "encoding": "json",
+                     "output": str(log_file)},
+        }
+    )
+    s.start()
+    try:
+        pool = s.new_pool("p", {"num_workers": 1})
+        (pid,) = [w["pid"] for w in pool.workers()]
+        assert pool.exec(Payload(b"go")).body == b"done"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "split line" not in log_file.read_text():
+            time.sleep(0.05)
+    finally:
+        s.stop(timeout=3)
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    worker_lines = [r["msg"] for r in lines if r.get("pid") == pid and r["logger"] == "server"]
+    assert worker_lines[0] == "L" * (100 * 1024), "a long line arrives whole"
+    assert worker_lines[1:10_001] == [f"line {i}" for i in range(10_000)]
+    assert worker_lines[10_001] == "bad bytes \\xff\\xfe end"
+    assert worker_lines[10_002] == "split line"
