@@ -272,3 +272,23 @@ def test_no_fd_or_process_leak_under_worker_churn(harness):
     # every replaced worker's pipes, sockets and watchers are gone
     assert _open_fds() <= before + 1
     assert wait_for(lambda: not any(alive(p) for p in seen - pids(pool)), timeout=10)
+
+
+def test_pool_heals_after_replacements_kept_failing(harness, tmp_path):
+    flag = tmp_path / "fail"
+    pool = harness.pool(
+        "flaky_boot",
+        num_workers=1,
+        allocate_timeout="1s",
+        server={"env": {"FAIL_FLAG": str(flag)}},
+    )
+    (pid,) = pids(pool)
+    flag.touch()
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: not pids(pool))
+    with pytest.raises(NoFreeWorkersError):  # a clear error, not a hang
+        pool.exec(Payload(b"x"))
+    gevent.sleep(1.5)  # a few failed replacement attempts
+    flag.unlink()
+    assert wait_for(lambda: len(pids(pool)) == 1, timeout=15)
+    assert int(pool.exec(Payload(b"x")).body) in pids(pool)
