@@ -33,6 +33,7 @@ from actors.errors import (
 from actors.fsm import State, WorkerFSM
 from actors.process import Credentials, SpawnError, WorkerProcess
 from actors.runtime import GeventActor
+from relays.errors import RelayError
 from relays.frame import (
     CODEC_JSON,
     CONTROL,
@@ -170,7 +171,7 @@ class WorkerHandle:
                 f"sync_worker_receive_frame: Network: EOF (worker pid {self.pid} "
                 f"{self.process.describe_exit()} while handling the request)"
             ) from None
-        except FrameError as exc:
+        except (FrameError, RelayError) as exc:
             self._broken()
             raise WorkerProtocolError(
                 f"sync_worker_receive_frame: Network: {exc} (worker pid {self.pid}, "
@@ -205,7 +206,7 @@ class WorkerHandle:
                 "worker did not end its stream after STOP, killing it",
                 extra={"fields": {"pid": self.pid, "stream_timeout": stream_timeout}},
             )
-        except (OSError, RelayClosedError, FrameError):
+        except (OSError, RelayClosedError, FrameError, RelayError):
             pass
         self._broken()
         return False

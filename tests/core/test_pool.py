@@ -292,3 +292,17 @@ def test_pool_heals_after_replacements_kept_failing(harness, tmp_path):
     flag.unlink()
     assert wait_for(lambda: len(pids(pool)) == 1, timeout=15)
     assert int(pool.exec(Payload(b"x")).body) in pids(pool)
+
+
+def test_junk_on_stdout_mid_request_is_named_and_worker_replaced(pipes, tmp_path):
+    from actors.errors import WorkerProtocolError
+
+    once = str(tmp_path / "junked")
+    pool = pipes.pool("junk_midrequest", num_workers=1, server={"env": {"JUNK_ONCE_FILE": once}})
+    (pid,) = pids(pool)
+    with pytest.raises(WorkerProtocolError) as info:
+        pool.exec(Payload(b"x"))
+    msg = str(info.value)
+    assert "stdout" in msg and "something printed in the middle of a request" in msg
+    assert wait_for(lambda: len(pids(pool)) == 1 and pid not in pids(pool))
+    assert int(pool.exec(Payload(b"x")).body) in pids(pool)
