@@ -316,8 +316,12 @@ def test_worker_stderr_is_forwarded_whole(tmp_path):
     s = ActorSystem.from_dict(
         {
             "server": {"command": worker_cmd("stderr_burst")},
-            "logs": {"level": "info", "mode": "production", "encoding": "json",
-                     "output": str(log_file)},
+            "logs": {
+                "level": "info",
+                "mode": "production",
+                "encoding": "json",
+                "output": str(log_file),
+            },
         }
     )
     s.start()
@@ -336,3 +340,61 @@ def test_worker_stderr_is_forwarded_whole(tmp_path):
     assert worker_lines[1:10_001] == [f"line {i}" for i in range(10_000)]
     assert worker_lines[10_001] == "bad bytes \\xff\\xfe end"
     assert worker_lines[10_002] == "split line"
+
+
+def _run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "actors.main", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_cli_config_error_names_file_line_and_key(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(
+        'version: "3"\nserver:\n  command: "php w.php"\nhttp:\n  address: 127.0.0.1:1\n'
+        "  pool:\n    num_workers: four\n"
+    )
+    out = _run_cli("serve", "-c", str(cfg))
+    assert out.returncode == 1
+    assert "bad.yaml:7:" in out.stderr and "http.pool.num_workers" in out.stderr
+
+
+def test_cli_missing_config_file(tmp_path):
+    out = _run_cli(str(tmp_path / "nope.yaml"))
+    assert out.returncode == 1
+    assert "nope.yaml" in out.stderr and "does not exist" in out.stderr
+
+
+def test_cli_missing_worker_command_is_named(tmp_path):
+    cfg = tmp_path / "rr.yaml"
+    cfg.write_text(
+        f'version: "3"\nserver:\n  command: "no-such-php-xyz worker.php"\n'
+        f"http:\n  address: 127.0.0.1:{free_port()}\n  pool:\n    num_workers: 1\n"
+    )
+    out = _run_cli("-c", str(cfg))
+    assert out.returncode == 1
+    assert '"no-such-php-xyz": executable file not found' in out.stderr
+
+
+def test_cli_http_port_in_use(tmp_path):
+    import socket
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    cfg = tmp_path / "rr.yaml"
+    cfg.write_text(
+        f'version: "3"\nserver:\n  command: "{sys.executable} {WORKERS}/echo.py"\n'
+        f"http:\n  address: 127.0.0.1:{port}\n  pool:\n    num_workers: 1\n"
+    )
+    try:
+        out = _run_cli("-c", str(cfg))
+    finally:
+        busy.close()
+    assert out.returncode == 1
+    assert f"127.0.0.1:{port}" in out.stderr and "http.address" in out.stderr
