@@ -135,8 +135,11 @@ class HttpPlugin:
             self._fail(resp, self.cfg.internal_error_code, exc)
         except ResponseContextError as exc:
             stream.close()
-            code = 500 if isinstance(exc, UnknownStatusError) else self.cfg.internal_error_code
-            self._fail(resp, code, exc)
+            if isinstance(exc, UnknownStatusError):
+                # RoadRunner always answers this one as a plain 500 carrying the message.
+                self._fail(resp, 500, exc, show_error=True)
+            else:
+                self._fail(resp, self.cfg.internal_error_code, exc)
         finally:
             stream.close()
 
@@ -156,7 +159,9 @@ class HttpPlugin:
                     continue
                 if status and not resp.started:
                     resp.start(status, headers)
-            if chunk.end_of_stream and not resp.started:
+            if chunk.end_of_stream:
+                # A whole response (or the last frame of a stream): finish() sends it with a
+                # Content-Length in one sendall, or closes the chunked body with its data.
                 if not resp.started:
                     resp.start(200, [])
                 resp.finish(chunk.body)
@@ -168,7 +173,12 @@ class HttpPlugin:
         resp.finish()
 
     def _fail(
-        self, resp: ResponseWriter, status: int, exc: Exception, retry_after: bool = False
+        self,
+        resp: ResponseWriter,
+        status: int,
+        exc: Exception,
+        retry_after: bool = False,
+        show_error: bool = False,
     ) -> None:
         level = logging.WARNING if status == 503 else logging.ERROR
         log.log(level, "request failed", extra={"fields": {"status": status, "error": str(exc)}})
@@ -182,7 +192,9 @@ class HttpPlugin:
         body = b"Internal Server Error\n" if status >= 500 and status != 503 else b""
         if status == 503:
             body = b"Service Unavailable: no free workers\n"
-        if self.cfg.pool.debug:
+        if show_error:
+            body = str(exc).encode() + b"\n"
+        elif self.cfg.pool.debug:
             body += str(exc).encode() + b"\n"
         resp.start(status, headers)
         resp.finish(body)
