@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,20 +30,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def relay_dsn(kind: str, tmp_path: Path) -> str:
+def relay_dsn(kind: str, short_dir: str) -> str:
     if kind == "pipes":
         return "pipes"
     if kind == "tcp":
         return f"tcp://127.0.0.1:{free_port()}"
-    # AF_UNIX paths are limited to ~108 bytes; pytest's tmp_path can be longer.
-    return f"unix://{short_tmp(tmp_path)}/rr.sock"
-
-
-def short_tmp(tmp_path: Path) -> str:
-    import tempfile
-
-    d = tempfile.mkdtemp(prefix="gr-")
-    return d
+    return f"unix://{short_dir}/rr.sock"
 
 
 class Harness:
@@ -51,12 +45,14 @@ class Harness:
         self.relay = relay
         self.tmp_path = tmp_path
         self.systems: list[ActorSystem] = []
+        # AF_UNIX paths are limited to ~108 bytes; pytest's tmp_path can be longer.
+        self.short_dir = tempfile.mkdtemp(prefix="gr-")
 
     def system(self, command: str = "echo", **server: object) -> ActorSystem:
         data = {
             "server": {
                 "command": worker_cmd(command),
-                "relay": relay_dsn(self.relay, self.tmp_path),
+                "relay": relay_dsn(self.relay, self.short_dir),
                 **server,
             },
             "logs": {"level": "error", "mode": "production"},
@@ -85,6 +81,7 @@ class Harness:
         for pid in pids:  # belt and braces: nothing may outlive a test
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.short_dir, ignore_errors=True)
 
 
 @pytest.fixture(params=RELAYS)
