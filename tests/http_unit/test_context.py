@@ -14,9 +14,11 @@ from actors.plugins.http.context import (
     build_request_context,
     canonical_header_key,
     parse_cookies,
-    parse_response_context,
     prepare_body,
     strip_port,
+)
+from actors.plugins.http.context import (
+    parse_response_context as _parse_response_context,
 )
 from relays.frame import CODEC_JSON, CODEC_PROTO
 
@@ -25,6 +27,12 @@ PROTO_200 = bytes.fromhex(
     "08c801121c0a0c436f6e74656e742d54797065120c0a0a746578742f706c61696e"
 )
 PROTO_404 = bytes.fromhex("089403")
+
+
+def parse_response_context(flags: int, ctx: bytes) -> tuple[int, list[tuple[str, str]]]:
+    """The decoded context with headers as a list (the real one returns a cached tuple)."""
+    status, headers = _parse_response_context(flags, ctx)
+    return status, list(headers)
 
 
 def test_context_exact_bytes() -> None:

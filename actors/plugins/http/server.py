@@ -258,7 +258,32 @@ Handler = Callable[[HttpRequest, "ResponseWriter"], None]
 _M_NONE, _M_BODYLESS, _M_LENGTH, _M_CHUNKED, _M_CLOSE = 0, 1, 2, 3, 4
 
 
+_HEAD_CACHE: dict[tuple, tuple[bytes, int, bool, bool]] = {}
+_HEAD_CACHE_MAX = 512
+
+
 def _encode_headers(headers: list[tuple[str, str]], date: bool = True) -> tuple[bytes, int, bool]:
+    """Encode handler headers; an immutable (tuple) header set is encoded once and cached.
+
+    Workers answer the same few header sets over and over, and the http
+    plugin hands them over as tuples, so the common case is one dict lookup.
+    """
+    if type(headers) is tuple:
+        hit = _HEAD_CACHE.get(headers)
+        if hit is None:
+            data, clen, close, has_date = _encode_header_lines(headers)
+            if len(_HEAD_CACHE) >= _HEAD_CACHE_MAX:
+                _HEAD_CACHE.clear()
+            hit = _HEAD_CACHE[headers] = (data, clen, close, has_date)
+        data, clen, close, has_date = hit
+    else:
+        data, clen, close, has_date = _encode_header_lines(headers)
+    if date and not has_date:
+        data += _date_line()
+    return data, clen, close
+
+
+def _encode_header_lines(headers) -> tuple[bytes, int, bool, bool]:
     """Validate and encode handler headers in one pass.
 
     Returns the encoded lines, the handler's Content-Length (-1 if none) and whether it asked for
@@ -301,9 +326,7 @@ def _encode_headers(headers: list[tuple[str, str]], date: bool = True) -> tuple[
         data = text.encode("latin-1")
     except UnicodeEncodeError:
         data = b"".join(_encode_mixed(line) for line in lines)
-    if date and not has_date:
-        data += _date_line()
-    return data, clen, close
+    return data, clen, close, has_date
 
 
 def _encode_mixed(line: str) -> bytes:
