@@ -398,3 +398,27 @@ def test_cli_http_port_in_use(tmp_path):
         busy.close()
     assert out.returncode == 1
     assert f"127.0.0.1:{port}" in out.stderr and "http.address" in out.stderr
+
+
+def test_stop_leaves_no_actor_running(tmp_path):
+    import gevent
+    import pykka
+
+    before = set(pykka.ActorRegistry.get_all())
+    s = ActorSystem.from_dict(
+        {
+            "server": {"command": worker_cmd("echo")},
+            "http": {"address": f"127.0.0.1:{free_port()}",
+                     "pool": {"num_workers": 2, "supervisor": {"ttl": "1h"}}},
+            "logs": {"level": "error"},
+        }
+    )
+    s.start()
+    pool = s.new_pool("extra", {"num_workers": 1, "max_jobs": 1})
+    pool.exec(Payload(b"x"))
+    assert len(set(pykka.ActorRegistry.get_all()) - before) >= 5
+    s.stop(timeout=5)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and set(pykka.ActorRegistry.get_all()) - before:
+        gevent.sleep(0.05)
+    assert set(pykka.ActorRegistry.get_all()) - before == set()
