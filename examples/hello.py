@@ -34,8 +34,9 @@ StartResponse = Callable[..., Any]
 
 def _json(start_response: StartResponse, data: Any, status: str = "200 OK") -> list[bytes]:
     body = json.dumps(data, sort_keys=True).encode()
-    start_response(status, [("Content-Type", "application/json"),
-                            ("Content-Length", str(len(body)))])
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
     return [body]
 
 
@@ -57,12 +58,14 @@ def _read_form(environ: Environ) -> dict[str, Any]:
             if filename is None:
                 fields.append([name, payload.decode()])
             else:
-                files.append({
-                    "field": name,
-                    "filename": filename,
-                    "type": part.get_content_type(),
-                    "content": base64.b64encode(payload).decode(),
-                })
+                files.append(
+                    {
+                        "field": name,
+                        "filename": filename,
+                        "type": part.get_content_type(),
+                        "content": base64.b64encode(payload).decode(),
+                    }
+                )
     else:
         fields = [[k, v] for k, v in parse_qsl(body.decode(), keep_blank_values=True)]
     return {"content_type": content_type, "fields": fields, "files": files}
@@ -80,18 +83,34 @@ def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
     path = environ.get("PATH_INFO", "/")
     if path == "/":
         body = b"Hello from Greenrunner"
-        start_response("200 OK", [("Content-Type", "text/plain"),
-                                  ("Content-Length", str(len(body)))])
+        start_response(
+            "200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+        )
         return [body]
     if path == "/stream":
         return _stream(start_response)
     if path == "/form":
         return _json(start_response, _read_form(environ))
     if path == "/env":
-        keys = ("REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "SERVER_NAME",
-                "SERVER_PORT", "SERVER_PROTOCOL", "REMOTE_ADDR", "CONTENT_TYPE",
-                "CONTENT_LENGTH", "HTTP_HOST", "HTTP_USER_AGENT", "HTTP_COOKIE",
-                "wsgi.url_scheme", "wsgi.multithread", "wsgi.multiprocess", "wsgi.run_once")
+        keys = (
+            "REQUEST_METHOD",
+            "SCRIPT_NAME",
+            "PATH_INFO",
+            "QUERY_STRING",
+            "SERVER_NAME",
+            "SERVER_PORT",
+            "SERVER_PROTOCOL",
+            "REMOTE_ADDR",
+            "CONTENT_TYPE",
+            "CONTENT_LENGTH",
+            "HTTP_HOST",
+            "HTTP_USER_AGENT",
+            "HTTP_COOKIE",
+            "wsgi.url_scheme",
+            "wsgi.multithread",
+            "wsgi.multiprocess",
+            "wsgi.run_once",
+        )
         return _json(start_response, {k: environ.get(k) for k in keys})
     if path == "/write":
         write = start_response("201 Created", [("Content-Type", "text/plain")])

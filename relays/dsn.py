@@ -70,7 +70,7 @@ class RelayAddress:
 
 
 def _fail(value: str, reason: str = _EXPECTED) -> RelayDSNError:
-    return RelayDSNError(f"invalid relay \"{value}\": {reason}")
+    return RelayDSNError(f'invalid relay "{value}": {reason}')
 
 
 def _parse_port(value: str, text: str) -> int:

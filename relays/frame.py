@@ -135,8 +135,7 @@ class Frame:
         offset = self.options[0]
         if offset > len(self.payload):
             raise FrameError(
-                f"bad payload: context length {offset} exceeds payload length "
-                f"{len(self.payload)}",
+                f"bad payload: context length {offset} exceeds payload length {len(self.payload)}",
                 self.payload[:64],
             )
         payload = self.payload
@@ -165,15 +164,19 @@ def encode_frame(
     )
 
 
-def encode_data_frame(
-    context: bytes, body: bytes, flags: int = 0, byte10: int = 0
-) -> bytes:
+def encode_data_frame(context: bytes, body: bytes, flags: int = 0, byte10: int = 0) -> bytes:
     """Encode a worker data frame: one option holding ``len(context)``."""
     size = len(context) + len(body)
     head = _HEAD6.pack((VERSION << 4) | 4, flags, size)
     return b"".join(
-        (head, _CRC.pack(zlib.crc32(head)), bytes((byte10, 0)), _CRC.pack(len(context)),
-         context, body)
+        (
+            head,
+            _CRC.pack(zlib.crc32(head)),
+            bytes((byte10, 0)),
+            _CRC.pack(len(context)),
+            context,
+            body,
+        )
     )
 
 

@@ -207,9 +207,7 @@ def handshake(relay: Relay, timeout: float) -> int:
         ) from None
     pid = answer.get("pid") if isinstance(answer, dict) else None
     if type(pid) is not int:
-        raise ProtocolError(
-            'bad pid handshake answer, expected {"pid":<int>}', frame.payload[:512]
-        )
+        raise ProtocolError('bad pid handshake answer, expected {"pid":<int>}', frame.payload[:512])
     if pid <= 0:
         raise ProtocolError("pid should be greater than 0", frame.payload[:512])
     return pid

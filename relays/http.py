@@ -170,8 +170,16 @@ def decode_proto_request(context: bytes) -> dict[str, Any]:
     attributes keep their first value, ``uploads`` is JSON text.
     """
     ctx: dict[str, Any] = {
-        "remoteAddr": "", "protocol": "", "method": "", "uri": "", "headers": {},
-        "cookies": {}, "rawQuery": "", "parsed": False, "uploads": None, "attributes": {},
+        "remoteAddr": "",
+        "protocol": "",
+        "method": "",
+        "uri": "",
+        "headers": {},
+        "cookies": {},
+        "rawQuery": "",
+        "parsed": False,
+        "uploads": None,
+        "attributes": {},
     }
     strings = {1: "remoteAddr", 2: "protocol", 3: "method", 4: "uri", 7: "rawQuery"}
     for number, wire, value in _fields(context):
@@ -327,13 +335,18 @@ class HttpWorker:
             codec=self._codec,
         )
 
-    def _send(self, status: int, headers: Mapping[str, list[str]], body: bytes,
-              end_of_stream: bool, informational: bool = False) -> None:
+    def _send(
+        self,
+        status: int,
+        headers: Mapping[str, list[str]],
+        body: bytes,
+        end_of_stream: bool,
+        informational: bool = False,
+    ) -> None:
         context = encode_response_context(status, headers, self._codec)
         if not informational:
             self._started = True
-        self.worker.respond(Payload(body, context), end_of_stream=end_of_stream,
-                            codec=self._codec)
+        self.worker.respond(Payload(body, context), end_of_stream=end_of_stream, codec=self._codec)
 
     def respond(
         self,
@@ -410,8 +423,11 @@ class HttpWorker:
         the server has moved on, an error frame would answer the next request.
         """
         if self._started:
-            print(f"http worker: error after the response was started: {message}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"http worker: error after the response was started: {message}",
+                file=sys.stderr,
+                flush=True,
+            )
             return
         self._started = True
         self.worker.error(message)

@@ -168,9 +168,7 @@ class SocketListener:
                     f"address {host}:{address.port} is already in use (server.relay); "
                     "pick a free port"
                 ) from exc
-            raise RelayListenError(
-                f"cannot listen on {address.raw} (server.relay): {exc}"
-            ) from exc
+            raise RelayListenError(f"cannot listen on {address.raw} (server.relay): {exc}") from exc
         port = sock.getsockname()[1]
         if port != address.port:
             self.address = address.with_port(port)

@@ -284,8 +284,9 @@ class Worker:
             try:
                 context, body = frame.split()
             except FrameError as exc:
-                raise ProtocolError(f"bad request frame from the server: {exc.reason}",
-                                    frame.payload[:512]) from exc
+                raise ProtocolError(
+                    f"bad request frame from the server: {exc.reason}", frame.payload[:512]
+                ) from exc
             return Payload(body, context, frame.flags)
 
     def _control(self, frame: Frame) -> bool:

@@ -173,8 +173,11 @@ def encode_multipart(
                     with open(tmp, "rb") as fh:
                         content = fh.read()
                 except OSError as exc:
-                    print(f"wsgi: cannot read upload {tmp!r} for field {name!r}: {exc}",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"wsgi: cannot read upload {tmp!r} for field {name!r}: {exc}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     continue
         elif error == 4:
             content = b""
@@ -429,8 +432,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m relays.wsgi",
         description="Run a WSGI application as a Greenrunner/RoadRunner http worker.",
     )
-    parser.add_argument("app", help="module:callable or module:factory() (default attribute "
-                                    "'application')")
+    parser.add_argument(
+        "app", help="module:callable or module:factory() (default attribute 'application')"
+    )
     parser.add_argument("--chdir", help="change to this directory before importing the app")
     args = parser.parse_args(argv)
     if args.chdir:
@@ -442,8 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app = load_app(args.app)
     except Exception:
-        sys.stderr.write(f"wsgi: cannot load the application {args.app!r}:\n"
-                         f"{traceback.format_exc()}")
+        sys.stderr.write(
+            f"wsgi: cannot load the application {args.app!r}:\n{traceback.format_exc()}"
+        )
         sys.stderr.flush()
         return 1
     try:

@@ -408,8 +408,10 @@ def test_stop_leaves_no_actor_running(tmp_path):
     s = ActorSystem.from_dict(
         {
             "server": {"command": worker_cmd("echo")},
-            "http": {"address": f"127.0.0.1:{free_port()}",
-                     "pool": {"num_workers": 2, "supervisor": {"ttl": "1h"}}},
+            "http": {
+                "address": f"127.0.0.1:{free_port()}",
+                "pool": {"num_workers": 2, "supervisor": {"ttl": "1h"}},
+            },
             "logs": {"level": "error"},
         }
     )

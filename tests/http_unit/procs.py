@@ -68,12 +68,16 @@ class WorkerProcess:
         self.stderr_path = stderr_path
         self.timeout = timeout
         self._stderr = open(stderr_path, "wb")  # noqa: SIM115 - closed in close()
-        env = dict(os.environ, RR_RELAY="pipes", RR_MODE="http",
-                   PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
+        env = dict(
+            os.environ, RR_RELAY="pipes", RR_MODE="http", PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1"
+        )
         self.proc = subprocess.Popen(
             [sys.executable, *args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-            cwd=REPO, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            cwd=REPO,
+            env=env,
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._in = self.proc.stdin.fileno()
@@ -90,7 +94,7 @@ class WorkerProcess:
     def send(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            view = view[os.write(self._in, view):]
+            view = view[os.write(self._in, view) :]
 
     def handshake(self) -> int:
         self.send(encode_frame(b'{"pid":1}', CONTROL | CODEC_JSON))
@@ -116,8 +120,13 @@ class WorkerProcess:
             if not frame.is_stream:
                 return Reply(frames)
 
-    def request(self, context: dict[str, Any] | bytes, body: bytes = b"",
-                flags: int = CODEC_JSON, stop_after: int | None = None) -> Reply:
+    def request(
+        self,
+        context: dict[str, Any] | bytes,
+        body: bytes = b"",
+        flags: int = CODEC_JSON,
+        stop_after: int | None = None,
+    ) -> Reply:
         ctx = context if isinstance(context, bytes) else json.dumps(context).encode()
         self.send(encode_data_frame(ctx, body, flags))
         return self.read_reply(stop_after)
@@ -152,13 +161,27 @@ def wait_for(predicate: Any, timeout: float = 5.0) -> bool:
     return predicate()
 
 
-def context(method: str = "GET", path: str = "/", *, query: str = "",
-            headers: dict[str, list[str]] | None = None, parsed: bool = False,
-            uploads: Any = None, cookies: dict[str, str] | None = None) -> dict[str, Any]:
+def context(
+    method: str = "GET",
+    path: str = "/",
+    *,
+    query: str = "",
+    headers: dict[str, list[str]] | None = None,
+    parsed: bool = False,
+    uploads: Any = None,
+    cookies: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """A JSON request context like the server builds."""
     uri = f"http://localhost:8080{path}" + (f"?{query}" if query else "")
     return {
-        "remoteAddr": "127.0.0.1", "protocol": "HTTP/1.1", "method": method, "uri": uri,
-        "headers": headers or {}, "cookies": cookies or {}, "rawQuery": query,
-        "parsed": parsed, "uploads": uploads, "attributes": {},
+        "remoteAddr": "127.0.0.1",
+        "protocol": "HTTP/1.1",
+        "method": method,
+        "uri": uri,
+        "headers": headers or {},
+        "cookies": cookies or {},
+        "rawQuery": query,
+        "parsed": parsed,
+        "uploads": uploads,
+        "attributes": {},
     }

@@ -29,14 +29,28 @@ def main() -> None:
         elif req.path == "/stream-str":
             http.respond(200, iter(["a", "b"]), {"X": "y"})
         else:
-            http.respond(200, json.dumps({
-                "method": req.method, "uri": req.uri, "path": req.path, "query": req.query,
-                "headers": req.headers, "cookies": req.cookies, "remote_addr": req.remote_addr,
-                "protocol": req.protocol, "body": req.body.decode("latin-1"),
-                "parsed": req.parsed, "uploads": req.uploads, "attributes": req.attributes,
-                "user_agent": req.header("user-agent"),
-                "query_params": req.query_params(),
-            }).encode(), {"Content-Type": ["application/json"]})
+            http.respond(
+                200,
+                json.dumps(
+                    {
+                        "method": req.method,
+                        "uri": req.uri,
+                        "path": req.path,
+                        "query": req.query,
+                        "headers": req.headers,
+                        "cookies": req.cookies,
+                        "remote_addr": req.remote_addr,
+                        "protocol": req.protocol,
+                        "body": req.body.decode("latin-1"),
+                        "parsed": req.parsed,
+                        "uploads": req.uploads,
+                        "attributes": req.attributes,
+                        "user_agent": req.header("user-agent"),
+                        "query_params": req.query_params(),
+                    }
+                ).encode(),
+                {"Content-Type": ["application/json"]},
+            )
 
 
 if __name__ == "__main__":

@@ -23,9 +23,7 @@ from actors.plugins.http.context import (
 from relays.frame import CODEC_JSON, CODEC_PROTO
 
 # §1.11 vectors
-PROTO_200 = bytes.fromhex(
-    "08c801121c0a0c436f6e74656e742d54797065120c0a0a746578742f706c61696e"
-)
+PROTO_200 = bytes.fromhex("08c801121c0a0c436f6e74656e742d54797065120c0a0a746578742f706c61696e")
 PROTO_404 = bytes.fromhex("089403")
 
 
@@ -73,8 +71,16 @@ def test_context_headers_grouped_sorted_and_filtered() -> None:
         )
     )
     assert list(ctx) == [
-        "remoteAddr", "protocol", "method", "uri", "headers", "cookies",
-        "rawQuery", "parsed", "uploads", "attributes",
+        "remoteAddr",
+        "protocol",
+        "method",
+        "uri",
+        "headers",
+        "cookies",
+        "rawQuery",
+        "parsed",
+        "uploads",
+        "attributes",
     ]
     assert ctx["remoteAddr"] == "::1"
     assert ctx["uri"] == "https://example.org/p"
@@ -90,7 +96,10 @@ def test_context_headers_grouped_sorted_and_filtered() -> None:
 
 def test_context_non_utf8_header_bytes_become_replacement_char() -> None:
     ctx = build_request_context(
-        remote_addr="10.0.0.1", protocol="HTTP/1.0", method="GET", uri="/",
+        remote_addr="10.0.0.1",
+        protocol="HTTP/1.0",
+        method="GET",
+        uri="/",
         headers=[(b"X-Raw", b"caf\xe9")],
     )
     assert json.loads(ctx)["headers"]["X-Raw"] == ["caf\ufffd"]
@@ -144,12 +153,15 @@ def test_prepare_body_by_content_type() -> None:
     assert prepare_body("OPTIONS", ct, form).parsed is False
     p = prepare_body("POST", ct + "; charset=UTF-8", form)
     assert (p.body, p.parsed, p.uploads) == (
-        b'{"arr":["a","b"],"u":{"name":"z"},"x":"1"}', True, None,
+        b'{"arr":["a","b"],"u":{"name":"z"},"x":"1"}',
+        True,
+        None,
     )
     assert prepare_body("POST", ct, b"").body == b"{}"
     # Go's ParseForm reads bodies of POST, PUT and PATCH only
     assert (prepare_body("DELETE", ct, form).body, prepare_body("DELETE", ct, form).parsed) == (
-        b"{}", True,
+        b"{}",
+        True,
     )
     raw = prepare_body("POST", ct, form, raw_body=True)
     assert (raw.body, raw.parsed) == (form, False)
@@ -167,7 +179,8 @@ def test_prepare_body_conflict_is_a_form_error() -> None:
 
 def test_proto_response_vectors() -> None:
     assert parse_response_context(CODEC_PROTO, PROTO_200) == (
-        200, [("Content-Type", "text/plain")],
+        200,
+        [("Content-Type", "text/plain")],
     )
     assert parse_response_context(CODEC_PROTO, PROTO_404) == (404, [])
 
@@ -180,7 +193,8 @@ def test_proto_response_multi_values_and_unknown_fields() -> None:
     hv = ld(1, b"a=1") + ld(1, b"b=2")
     msg = b"\x08\xc9\x01" + b"\x38\x05" + ld(2, ld(1, b"set-cookie") + ld(2, hv))
     assert parse_response_context(CODEC_PROTO, msg) == (
-        201, [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")],
+        201,
+        [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")],
     )
     with pytest.raises(ResponseContextError):
         parse_response_context(CODEC_PROTO, b"\x08")  # truncated varint
@@ -192,12 +206,14 @@ def test_json_response() -> None:
     ctx = b'{"status":302,"headers":{"location":["\\/next"],"X-Multi":["1","2"]}}'
     for flags in (0, CODEC_JSON):
         assert parse_response_context(flags, ctx) == (
-            302, [("Location", "/next"), ("X-Multi", "1"), ("X-Multi", "2")],
+            302,
+            [("Location", "/next"), ("X-Multi", "1"), ("X-Multi", "2")],
         )
     # PHP sends [] for an empty header array; a bare string value is accepted
     assert parse_response_context(CODEC_JSON, b'{"status":204,"headers":[]}') == (204, [])
     assert parse_response_context(0, b'{"status":200,"headers":{"A":"b"}}') == (
-        200, [("A", "b")],
+        200,
+        [("A", "b")],
     )
     # a JSON context is recognised even with the proto flag set
     assert parse_response_context(CODEC_PROTO, b'{"status":200}') == (200, [])
@@ -227,8 +243,14 @@ def test_bad_status_proto_negative() -> None:
 
 @pytest.mark.parametrize(
     "junk",
-    [b"{not json", b"[1,2]", b'{"status":"200"}', b'{"status":200,"headers":5}',
-     b"hello", b'{"status":true}'],
+    [
+        b"{not json",
+        b"[1,2]",
+        b'{"status":"200"}',
+        b'{"status":200,"headers":5}',
+        b"hello",
+        b'{"status":true}',
+    ],
 )
 def test_junk_context(junk: bytes) -> None:
     with pytest.raises(ResponseContextError):

@@ -90,13 +90,15 @@ def test_file_tree_shapes() -> None:
     def f(n: str) -> FileUpload:
         return FileUpload(name=n, mime="text/plain")
 
-    t = build_file_tree([
-        ("file", [f("one"), f("two")]),
-        ("files[]", [f("a"), f("b")]),
-        ("doc[a]", [f("x")]),
-        ("doc[b]", [f("y")]),
-        ("deep[x][]", [f("z")]),
-    ])
+    t = build_file_tree(
+        [
+            ("file", [f("one"), f("two")]),
+            ("files[]", [f("a"), f("b")]),
+            ("doc[a]", [f("x")]),
+            ("doc[b]", [f("y")]),
+            ("deep[x][]", [f("z")]),
+        ]
+    )
     js = json.loads(tree_to_json(t))
     leaf = {"name": "one", "mime": "text/plain", "size": 0, "error": 0, "tmpName": ""}
     assert js["file"] == leaf  # a plain key with several files keeps the first
@@ -109,13 +111,15 @@ def test_file_tree_shapes() -> None:
 
 def test_media_type_params() -> None:
     assert parse_media_type('form-data; name="a;b"; filename="C:\\dir\\f.txt"') == (
-        "form-data", {"name": "a;b", "filename": "C:\\dir\\f.txt"},
+        "form-data",
+        {"name": "a;b", "filename": "C:\\dir\\f.txt"},
     )
     assert parse_media_type(
         "attachment; filename=plain.txt; filename*=UTF-8''%E2%82%AC%20rates.txt"
     ) == ("attachment", {"filename": "\u20ac rates.txt"})
     assert parse_media_type('multipart/form-data; boundary="x y"') == (
-        "multipart/form-data", {"boundary": "x y"},
+        "multipart/form-data",
+        {"boundary": "x y"},
     )
     assert parse_media_type("Text/Plain") == ("text/plain", {})
     assert parse_media_type('a; name="q\\"uote"')[1] == {"name": 'q"uote'}
@@ -124,7 +128,8 @@ def test_media_type_params() -> None:
         "form-data; name=f; filename*0*=UTF-8''%E2%82%AC; filename*1=\".t%xt\""
     )[1] == {"name": "f", "filename": "\u20ac.t%xt"}
     assert parse_media_type('form-data; name=f; filename*0="a"; filename*1="b c"')[1] == {
-        "name": "f", "filename": "ab c",
+        "name": "f",
+        "filename": "ab c",
     }
 
 
@@ -143,8 +148,12 @@ PNG = bytes(range(256)) * 4 + b"\r\n--" + B.encode()[:-1] + b"\r\n\r\n\x00\xff"
 TXT = b"line1\r\nline2\n\r\n--not-the-boundary\r\n"
 
 
-def multipart(parts: list[tuple[str, str | None, str | None, bytes]], boundary: str = B,
-              preamble: bytes = b"", nl: bytes = b"\r\n") -> bytes:
+def multipart(
+    parts: list[tuple[str, str | None, str | None, bytes]],
+    boundary: str = B,
+    preamble: bytes = b"",
+    nl: bytes = b"\r\n",
+) -> bytes:
     out = [preamble]
     for name, filename, ctype, content in parts:
         out.append(b"--" + boundary.encode() + nl)
@@ -163,13 +172,15 @@ CT = f"multipart/form-data; boundary={B}"
 
 
 def test_multipart_two_files_and_fields(tmp_path: Path) -> None:
-    body = multipart([
-        ("title", None, None, "h\u00e9llo".encode()),
-        ("tags[]", None, None, b"a"),
-        ("tags[]", None, None, b"b"),
-        ("upload[img]", "pic.PNG", "image/png", PNG),
-        ("upload[txt]", "../../etc/notes.txt", "text/plain", TXT),
-    ])
+    body = multipart(
+        [
+            ("title", None, None, "h\u00e9llo".encode()),
+            ("tags[]", None, None, b"a"),
+            ("tags[]", None, None, b"b"),
+            ("upload[img]", "pic.PNG", "image/png", PNG),
+            ("upload[txt]", "../../etc/notes.txt", "text/plain", TXT),
+        ]
+    )
     form = parse_multipart(body, CT, uploads_dir=str(tmp_path))
     try:
         assert form.data == {"title": "h\u00e9llo", "tags": ["a", "b"]}
@@ -186,7 +197,10 @@ def test_multipart_two_files_and_fields(tmp_path: Path) -> None:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
         uploads_json = json.loads(form.uploads_json())
         assert uploads_json["upload"]["img"] == {
-            "name": "pic.PNG", "mime": "image/png", "size": len(PNG), "error": 0,
+            "name": "pic.PNG",
+            "mime": "image/png",
+            "size": len(PNG),
+            "error": 0,
             "tmpName": img.tmp_name,
         }
         assert list(uploads_json["upload"]["img"]) == ["name", "mime", "size", "error", "tmpName"]
@@ -197,13 +211,16 @@ def test_multipart_two_files_and_fields(tmp_path: Path) -> None:
 
 
 def test_forbidden_extension_and_allow_list(tmp_path: Path) -> None:
-    body = multipart([
-        ("a", "shell.PhP", "text/x-php", b"<?php"),
-        ("b", "ok.txt", "text/plain", b"ok"),
-        ("c", "img.jpg", "image/jpeg", b"jpg"),
-    ])
-    form = parse_multipart(body, CT, uploads_dir=str(tmp_path), forbid=[".php"],
-                           allow=[".TXT", ".php"])
+    body = multipart(
+        [
+            ("a", "shell.PhP", "text/x-php", b"<?php"),
+            ("b", "ok.txt", "text/plain", b"ok"),
+            ("c", "img.jpg", "image/jpeg", b"jpg"),
+        ]
+    )
+    form = parse_multipart(
+        body, CT, uploads_dir=str(tmp_path), forbid=[".php"], allow=[".TXT", ".php"]
+    )
     try:
         a, b, c = (form.uploads[k] for k in "abc")
         assert (a.error, a.tmp_name, a.size) == (8, "", 0)
@@ -219,7 +236,11 @@ def test_empty_filename_is_no_file(tmp_path: Path) -> None:
     body = multipart([("f", "", "application/octet-stream", b""), ("x", None, None, b"1")])
     form = parse_multipart(body, CT, uploads_dir=str(tmp_path))
     assert form.uploads["f"].to_json() == {
-        "name": "", "mime": "application/octet-stream", "size": 0, "error": 4, "tmpName": "",
+        "name": "",
+        "mime": "application/octet-stream",
+        "size": 0,
+        "error": 4,
+        "tmpName": "",
     }
     assert form.data == {"x": "1"}
     assert list(tmp_path.iterdir()) == []
@@ -232,13 +253,21 @@ def test_no_tmp_dir_is_error_6(tmp_path: Path) -> None:
 
 
 def test_multipart_without_files_sends_empty_uploads_tree(tmp_path: Path) -> None:
-    prepared = prepare_body("POST", CT, multipart([("x", None, None, b"1")]),
-                            uploads_dir=str(tmp_path))
+    prepared = prepare_body(
+        "POST", CT, multipart([("x", None, None, b"1")]), uploads_dir=str(tmp_path)
+    )
     assert (prepared.body, prepared.parsed, prepared.uploads) == (b'{"x":"1"}', True, {})
-    ctx = json.loads(build_request_context(
-        remote_addr="1.2.3.4", protocol="HTTP/1.1", method="POST", uri="/u",
-        headers=[("Host", "h"), ("Content-Type", CT)], parsed=True, uploads=prepared.uploads,
-    ))
+    ctx = json.loads(
+        build_request_context(
+            remote_addr="1.2.3.4",
+            protocol="HTTP/1.1",
+            method="POST",
+            uri="/u",
+            headers=[("Host", "h"), ("Content-Type", CT)],
+            parsed=True,
+            uploads=prepared.uploads,
+        )
+    )
     assert ctx["uploads"] == {} and ctx["parsed"] is True
     prepared.cleanup()
 
@@ -247,10 +276,17 @@ def test_prepare_body_multipart_puts_uploads_in_context(tmp_path: Path) -> None:
     body = multipart([("doc", "r.bin", "application/octet-stream", b"\x00\r\n\x01")])
     prepared = prepare_body("PUT", CT, body, uploads_dir=str(tmp_path))
     try:
-        ctx = json.loads(build_request_context(
-            remote_addr="1.2.3.4", protocol="HTTP/1.1", method="PUT", uri="/u",
-            headers=[], parsed=prepared.parsed, uploads=prepared.uploads,
-        ))
+        ctx = json.loads(
+            build_request_context(
+                remote_addr="1.2.3.4",
+                protocol="HTTP/1.1",
+                method="PUT",
+                uri="/u",
+                headers=[],
+                parsed=prepared.parsed,
+                uploads=prepared.uploads,
+            )
+        )
         leaf = ctx["uploads"]["doc"]
         assert leaf["size"] == 4 and Path(leaf["tmpName"]).read_bytes() == b"\x00\r\n\x01"
         assert prepared.body == b"{}"
@@ -260,30 +296,36 @@ def test_prepare_body_multipart_puts_uploads_in_context(tmp_path: Path) -> None:
 
 
 def test_multipart_preamble_padding_epilogue_and_lf_mode() -> None:
-    body = (b"preamble text\r\n--" + B.encode() + b"  \r\n"
-            b'Content-Disposition: form-data; name="a"\r\n\r\n1\r\n--' + B.encode()
-            + b"--\r\nepilogue")
+    body = (
+        b"preamble text\r\n--" + B.encode() + b"  \r\n"
+        b'Content-Disposition: form-data; name="a"\r\n\r\n1\r\n--' + B.encode() + b"--\r\nepilogue"
+    )
     assert [(p.name, bytes(p.data)) for p in iter_multipart(body, B)] == [("a", b"1")]
     lf = multipart([("a", None, None, b"x\r\ny"), ("b", None, None, b"")], nl=b"\n")
     assert [(p.name, bytes(p.data)) for p in iter_multipart(lf, B)] == [
-        ("a", b"x\r\ny"), ("b", b""),
+        ("a", b"x\r\ny"),
+        ("b", b""),
     ]
 
 
 def test_multipart_quoted_printable_part() -> None:
-    body = (b"--" + B.encode() + b'\r\nContent-Disposition: form-data; name="q"\r\n'
-            b"Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =\r\nx\r\n"
-            b"--" + B.encode() + b"--\r\n")
+    body = (
+        b"--" + B.encode() + b'\r\nContent-Disposition: form-data; name="q"\r\n'
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =\r\nx\r\n"
+        b"--" + B.encode() + b"--\r\n"
+    )
     assert [(p.name, bytes(p.data)) for p in iter_multipart(body, B)] == [
         ("q", "caf\u00e9 x".encode()),
     ]
 
 
 def test_multipart_skips_parts_without_form_data_name() -> None:
-    body = (b"--" + B.encode() + b"\r\nContent-Disposition: attachment; name=\"x\"\r\n\r\nno\r\n"
-            b"--" + B.encode() + b"\r\nContent-Type: text/plain\r\n\r\nno\r\n"
-            b"--" + B.encode() + b"\r\nContent-Disposition: form-data; name=\"y\"\r\n\r\nyes\r\n"
-            b"--" + B.encode() + b"--\r\n")
+    body = (
+        b"--" + B.encode() + b'\r\nContent-Disposition: attachment; name="x"\r\n\r\nno\r\n'
+        b"--" + B.encode() + b"\r\nContent-Type: text/plain\r\n\r\nno\r\n"
+        b"--" + B.encode() + b'\r\nContent-Disposition: form-data; name="y"\r\n\r\nyes\r\n'
+        b"--" + B.encode() + b"--\r\n"
+    )
     assert [(p.name, bytes(p.data)) for p in iter_multipart(body, B)] == [("y", b"yes")]
 
 
@@ -296,7 +338,7 @@ def test_multipart_skips_parts_without_form_data_name() -> None:
         (b"", CT),
         (b"--x--\r\n", "multipart/form-data"),  # no boundary parameter
         (b"--x--\r\n", "multipart/form-data-x; boundary=x"),  # contains, but not the type
-        (b"--" + B.encode() + b'\r\nbroken header line\r\n\r\nx\r\n--' + B.encode() + b"--", CT),
+        (b"--" + B.encode() + b"\r\nbroken header line\r\n\r\nx\r\n--" + B.encode() + b"--", CT),
     ],
 )
 def test_malformed_multipart(body: bytes, ctype: str, tmp_path: Path) -> None:
@@ -306,8 +348,9 @@ def test_malformed_multipart(body: bytes, ctype: str, tmp_path: Path) -> None:
 
 
 def test_conflict_leaves_no_temp_file(tmp_path: Path) -> None:
-    body = multipart([("a", None, None, b"1"), ("a[b]", None, None, b"2"),
-                      ("f", "x.txt", "text/plain", b"data")])
+    body = multipart(
+        [("a", None, None, b"1"), ("a[b]", None, None, b"2"), ("f", "x.txt", "text/plain", b"data")]
+    )
     with pytest.raises(FormError, match="invalid multiple values to key 'a' in tree"):
         prepare_body("POST", CT, body, uploads_dir=str(tmp_path))
     assert list(tmp_path.iterdir()) == []
@@ -315,8 +358,10 @@ def test_conflict_leaves_no_temp_file(tmp_path: Path) -> None:
 
 def test_many_parts(tmp_path: Path) -> None:
     parts = [(f"f[{i}]", None, None, str(i).encode()) for i in range(5000)]
-    parts += [("files[]", f"{i}.bin", "application/octet-stream", bytes([i % 256]) * i)
-              for i in range(200)]
+    parts += [
+        ("files[]", f"{i}.bin", "application/octet-stream", bytes([i % 256]) * i)
+        for i in range(200)
+    ]
     started = time.perf_counter()
     form = parse_multipart(multipart(parts), CT, uploads_dir=str(tmp_path))
     elapsed = time.perf_counter() - started
@@ -335,8 +380,9 @@ def test_ten_mib_file_parses_quickly(tmp_path: Path) -> None:
     # Adversarial content: many CRLFs and near-boundaries inside the file.
     block = os.urandom(4096) + b"\r\n--" + B.encode()[:-3] + b"\r\n"
     content = (block * (10 * 1024 * 1024 // len(block) + 1))[: 10 * 1024 * 1024]
-    body = multipart([("big", "big.bin", "application/octet-stream", content),
-                      ("after", None, None, b"tail")])
+    body = multipart(
+        [("big", "big.bin", "application/octet-stream", content), ("after", None, None, b"tail")]
+    )
     started = time.perf_counter()
     form = parse_multipart(body, CT, uploads_dir=str(tmp_path))
     elapsed = time.perf_counter() - started

@@ -20,9 +20,7 @@ PROTO_REQUEST = bytes.fromhex(
     "74 70 3a 2f 2f 6c 6f 63 61 6c 68 6f 73 74 3a 38 30 38 30 2f 3f 61 3d 31 2a 18 0a 0a 55 73"
     "65 72 2d 41 67 65 6e 74 12 0a 0a 08 63 75 72 6c 2f 38 2e 30 3a 03 61 3d 31"
 )
-PROTO_200 = bytes.fromhex(
-    "08c801121c0a0c436f6e74656e742d54797065120c0a0a746578742f706c61696e"
-)
+PROTO_200 = bytes.fromhex("08c801121c0a0c436f6e74656e742d54797065120c0a0a746578742f706c61696e")
 
 
 @pytest.fixture
@@ -46,9 +44,16 @@ def test_proto_vectors_roundtrip() -> None:
 
 
 def test_json_request_decoded(worker: WorkerProcess) -> None:
-    ctx = context("POST", "/echo", query="a=1&a=2&b", headers={
-        "User-Agent": ["pytest"], "Content-Type": ["application/json"],
-    }, cookies={"sid": "x y"})
+    ctx = context(
+        "POST",
+        "/echo",
+        query="a=1&a=2&b",
+        headers={
+            "User-Agent": ["pytest"],
+            "Content-Type": ["application/json"],
+        },
+        cookies={"sid": "x y"},
+    )
     ctx["attributes"] = {"ipAddress": "10.0.0.9"}
     reply = worker.request(ctx, b'{"k":1}')
     assert len(reply.frames) == 1 and not reply.final.is_stream
@@ -67,8 +72,14 @@ def test_json_request_decoded(worker: WorkerProcess) -> None:
 
 
 def test_parsed_form_request(worker: WorkerProcess) -> None:
-    ctx = context("POST", "/echo", parsed=True, uploads={"f": {
-        "name": "a.txt", "mime": "text/plain", "size": 1, "error": 0, "tmpName": "/tmp/x"}})
+    ctx = context(
+        "POST",
+        "/echo",
+        parsed=True,
+        uploads={
+            "f": {"name": "a.txt", "mime": "text/plain", "size": 1, "error": 0, "tmpName": "/tmp/x"}
+        },
+    )
     seen = json.loads(worker.request(ctx, b'{"a":{"b":"1"}}').body)
     assert seen["parsed"] == {"a": {"b": "1"}}
     assert seen["uploads"]["f"]["tmpName"] == "/tmp/x"
@@ -87,7 +98,8 @@ def test_proto_request_gets_proto_reply(worker: WorkerProcess) -> None:
         return status, list(headers)
 
     assert parse_response_context(reply.final.flags, ctx_bytes) == (
-        200, [("Content-Type", "application/json")],
+        200,
+        [("Content-Type", "application/json")],
     )
     seen = json.loads(body)
     assert seen["headers"] == {"User-Agent": ["curl/8.0"]} and seen["query"] == "a=1"
@@ -100,10 +112,12 @@ def test_early_hints(worker: WorkerProcess) -> None:
     assert len(reply.frames) == 2
     hint, final = reply.frames
     assert hint.is_stream and hint.split() == (
-        b'{"status":103,"headers":{"Link":["</s.css>; rel=preload"]}}', b"",
+        b'{"status":103,"headers":{"Link":["</s.css>; rel=preload"]}}',
+        b"",
     )
     assert not final.is_stream and final.split() == (
-        b'{"status":200,"headers":{"Content-Type":["text/plain"]}}', b"final",
+        b'{"status":200,"headers":{"Content-Type":["text/plain"]}}',
+        b"final",
     )
 
 
@@ -127,8 +141,9 @@ def test_generator_failure_closes_stream(worker: WorkerProcess) -> None:
 def test_stream_of_str_chunks(worker: WorkerProcess) -> None:
     reply = worker.request(context(path="/stream-str"))
     assert reply.chunks == [b"a", b"b", b""]
-    assert all(json.loads(f.split()[0]) == {"status": 200, "headers": {"X": ["y"]}}
-               for f in reply.frames)
+    assert all(
+        json.loads(f.split()[0]) == {"status": 200, "headers": {"X": ["y"]}} for f in reply.frames
+    )
 
 
 def test_empty_payload_terminates(worker: WorkerProcess) -> None:

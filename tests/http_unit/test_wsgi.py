@@ -43,14 +43,19 @@ def apps(tmp_path: Path) -> Iterator[WorkerProcess]:
         proc.close()
 
 
-def server_context(method: str, target: str, headers: list[tuple[str, str]], body: bytes,
-                   uploads_dir: Path) -> tuple[bytes, bytes, object]:
+def server_context(
+    method: str, target: str, headers: list[tuple[str, str]], body: bytes, uploads_dir: Path
+) -> tuple[bytes, bytes, object]:
     """Build context and body exactly as the server does (context.py + forms.py)."""
     ct = next((v for k, v in headers if k.lower() == "content-type"), None)
     prepared = prepare_body(method, ct, body, uploads_dir=str(uploads_dir))
     ctx = build_request_context(
-        remote_addr="127.0.0.1:5000", protocol="HTTP/1.1", method=method, uri=target,
-        headers=[("Host", "localhost:8080"), *headers], parsed=prepared.parsed,
+        remote_addr="127.0.0.1:5000",
+        protocol="HTTP/1.1",
+        method=method,
+        uri=target,
+        headers=[("Host", "localhost:8080"), *headers],
+        parsed=prepared.parsed,
         uploads=prepared.uploads,
     )
     return ctx, prepared.body, prepared
@@ -90,17 +95,36 @@ def test_write_callable(hello: WorkerProcess) -> None:
 
 def test_environ(hello: WorkerProcess) -> None:
     ctx_bytes, body, _ = server_context(
-        "POST", "/env?x=%20y", [("User-Agent", "ua/1"), ("Cookie", "a=1"), ("Cookie", "b=2"),
-                                ("Content-Type", "application/json"),
-                                ("Content-Length", "2")], b"{}", Path("/tmp"))
+        "POST",
+        "/env?x=%20y",
+        [
+            ("User-Agent", "ua/1"),
+            ("Cookie", "a=1"),
+            ("Cookie", "b=2"),
+            ("Content-Type", "application/json"),
+            ("Content-Length", "2"),
+        ],
+        b"{}",
+        Path("/tmp"),
+    )
     env = json.loads(hello.request(ctx_bytes, body).body)
     assert env == {
-        "REQUEST_METHOD": "POST", "SCRIPT_NAME": "", "PATH_INFO": "/env",
-        "QUERY_STRING": "x=%20y", "SERVER_NAME": "localhost", "SERVER_PORT": "8080",
-        "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-        "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "2",
-        "HTTP_HOST": "localhost:8080", "HTTP_USER_AGENT": "ua/1", "HTTP_COOKIE": "a=1; b=2",
-        "wsgi.url_scheme": "http", "wsgi.multithread": False, "wsgi.multiprocess": True,
+        "REQUEST_METHOD": "POST",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/env",
+        "QUERY_STRING": "x=%20y",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "8080",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": "2",
+        "HTTP_HOST": "localhost:8080",
+        "HTTP_USER_AGENT": "ua/1",
+        "HTTP_COOKIE": "a=1; b=2",
+        "wsgi.url_scheme": "http",
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
 
@@ -108,7 +132,8 @@ def test_environ(hello: WorkerProcess) -> None:
 def test_urlencoded_form_roundtrip(hello: WorkerProcess, tmp_path: Path) -> None:
     raw = b"x=1&arr[]=a&arr[]=b&u[name]=z&u[d][e]=f+g&t=%C3%A9%26%3D"
     ctx, body, _ = server_context(
-        "POST", "/form", [("Content-Type", "application/x-www-form-urlencoded")], raw, tmp_path)
+        "POST", "/form", [("Content-Type", "application/x-www-form-urlencoded")], raw, tmp_path
+    )
     assert json.loads(ctx)["parsed"] is True and body.startswith(b'{"arr"')
     seen = json.loads(hello.request(ctx, body).body)
     assert seen["content_type"] == "application/x-www-form-urlencoded"
@@ -125,24 +150,29 @@ def test_multipart_form_roundtrip(hello: WorkerProcess, tmp_path: Path) -> None:
     b = "AaB03x"
     png = bytes(range(256)) * 3 + b"\r\n--AaB03\r\n"
     raw = (
-        f'--{b}\r\nContent-Disposition: form-data; name="title"\r\n\r\nh\u00e9\r\n'
-        f'--{b}\r\nContent-Disposition: form-data; name="tags[]"\r\n\r\nx\r\n'
-        f'--{b}\r\nContent-Disposition: form-data; name="tags[]"\r\n\r\ny\r\n'
-        f'--{b}\r\nContent-Disposition: form-data; name="pic"; filename="p.png"\r\n'
-        f"Content-Type: image/png\r\n\r\n"
-    ).encode() + png + (
-        f'\r\n--{b}\r\nContent-Disposition: form-data; name="docs[]"; filename="a.txt"\r\n'
-        f"Content-Type: text/plain\r\n\r\nalpha\r\n"
-        f'--{b}\r\nContent-Disposition: form-data; name="docs[]"; filename="b.txt"\r\n'
-        f"Content-Type: text/plain\r\n\r\nbeta\r\n"
-        f'--{b}\r\nContent-Disposition: form-data; name="none"; filename=""\r\n'
-        f"Content-Type: application/octet-stream\r\n\r\n\r\n"
-        f"--{b}--\r\n"
-    ).encode()
+        (
+            f'--{b}\r\nContent-Disposition: form-data; name="title"\r\n\r\nh\u00e9\r\n'
+            f'--{b}\r\nContent-Disposition: form-data; name="tags[]"\r\n\r\nx\r\n'
+            f'--{b}\r\nContent-Disposition: form-data; name="tags[]"\r\n\r\ny\r\n'
+            f'--{b}\r\nContent-Disposition: form-data; name="pic"; filename="p.png"\r\n'
+            f"Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + png
+        + (
+            f'\r\n--{b}\r\nContent-Disposition: form-data; name="docs[]"; filename="a.txt"\r\n'
+            f"Content-Type: text/plain\r\n\r\nalpha\r\n"
+            f'--{b}\r\nContent-Disposition: form-data; name="docs[]"; filename="b.txt"\r\n'
+            f"Content-Type: text/plain\r\n\r\nbeta\r\n"
+            f'--{b}\r\nContent-Disposition: form-data; name="none"; filename=""\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n\r\n"
+            f"--{b}--\r\n"
+        ).encode()
+    )
     uploads = tmp_path / "uploads"
     uploads.mkdir()
     ctx, body, prepared = server_context(
-        "POST", "/form", [("Content-Type", f"multipart/form-data; boundary={b}")], raw, uploads)
+        "POST", "/form", [("Content-Type", f"multipart/form-data; boundary={b}")], raw, uploads
+    )
     assert len(list(uploads.iterdir())) == 3
     try:
         seen = json.loads(hello.request(ctx, body).body)
@@ -150,11 +180,13 @@ def test_multipart_form_roundtrip(hello: WorkerProcess, tmp_path: Path) -> None:
         prepared.cleanup()  # type: ignore[attr-defined]
     assert list(uploads.iterdir()) == []
     assert seen["content_type"].startswith("multipart/form-data; boundary=greenrunner")
-    assert sorted(map(tuple, seen["fields"])) == [("tags[]", "x"), ("tags[]", "y"),
-                                                  ("title", "h\u00e9")]
+    assert sorted(map(tuple, seen["fields"])) == [
+        ("tags[]", "x"),
+        ("tags[]", "y"),
+        ("title", "h\u00e9"),
+    ]
     files = {(f["field"], f["filename"]): f for f in seen["files"]}
-    assert set(files) == {("pic", "p.png"), ("docs[]", "a.txt"), ("docs[]", "b.txt"),
-                          ("none", "")}
+    assert set(files) == {("pic", "p.png"), ("docs[]", "a.txt"), ("docs[]", "b.txt"), ("none", "")}
     assert base64.b64decode(files["pic", "p.png"]["content"]) == png
     assert files["pic", "p.png"]["type"] == "image/png"
     assert base64.b64decode(files["docs[]", "b.txt"]["content"]) == b"beta"
@@ -257,18 +289,31 @@ def test_encoders() -> None:
     assert encode_urlencoded({"a": {"b": "1"}, "l": ["x", "y z"]}) == (
         b"a%5Bb%5D=1&l%5B%5D=x&l%5B%5D=y+z"
     )
-    body, ctype = encode_multipart({"f": "v"}, {"u": {
-        "name": 'q"x.txt', "mime": "", "size": 0, "error": 8, "tmpName": ""}}, boundary="BB")
+    body, ctype = encode_multipart(
+        {"f": "v"},
+        {"u": {"name": 'q"x.txt', "mime": "", "size": 0, "error": 8, "tmpName": ""}},
+        boundary="BB",
+    )
     assert ctype == "multipart/form-data; boundary=BB"
     assert body == b'--BB\r\nContent-Disposition: form-data; name="f"\r\n\r\nv\r\n--BB--\r\n'
 
 
 def test_build_environ_headers() -> None:
     req = Request(
-        method="GET", uri="https://example.org/a%20b?q=1", path="/a%20b", query="q=1",
-        headers={"X_Spoof": ["1"], "X-Multi": ["a", "b"], "Content-Length": ["0"],
-                 "X-Name": ["\u00e9"]},
-        cookies={}, remote_addr="::1", protocol="HTTP/2.0", body=b"",
+        method="GET",
+        uri="https://example.org/a%20b?q=1",
+        path="/a%20b",
+        query="q=1",
+        headers={
+            "X_Spoof": ["1"],
+            "X-Multi": ["a", "b"],
+            "Content-Length": ["0"],
+            "X-Name": ["\u00e9"],
+        },
+        cookies={},
+        remote_addr="::1",
+        protocol="HTTP/2.0",
+        body=b"",
     )
     env = build_environ(req)
     assert env["PATH_INFO"] == "/a b" and env["wsgi.url_scheme"] == "https"

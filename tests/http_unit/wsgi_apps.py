@@ -51,8 +51,7 @@ def app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]
         start_response("204 No Content", [])
         return Tracked(iter([]), path)
     if path == "/headers":
-        start_response("200 OK", [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"),
-                                  ("X-One", "1")])
+        start_response("200 OK", [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("X-One", "1")])
         return [b"h"]
     if path == "/exc-info":
         start_response("200 OK", [("X-Before", "1")])
@@ -73,9 +72,11 @@ def app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]
         start_response("200 OK", [])
         return [environ["PATH_INFO"].encode("latin-1")]
     if path == "/lazy":
+
         def gen() -> Iterator[bytes]:
             start_response("202 Accepted", [("X-Lazy", "yes")])
             yield b"late headers"
+
         return gen()
     start_response("404 Not Found", [])
     return [b"nope"]

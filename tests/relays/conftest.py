@@ -78,8 +78,11 @@ class Harness:
         with open(stderr_path, "wb") as err:
             if self.kind != "pipes":
                 proc = gevent.subprocess.Popen(
-                    argv, stdin=gevent.subprocess.DEVNULL, stdout=gevent.subprocess.DEVNULL,
-                    stderr=err, env=full_env,
+                    argv,
+                    stdin=gevent.subprocess.DEVNULL,
+                    stdout=gevent.subprocess.DEVNULL,
+                    stderr=err,
+                    env=full_env,
                 )
                 spawned = Spawned(proc, stderr_path)
                 self.spawned.append(spawned)
@@ -172,9 +175,7 @@ def exec_frame(relay: Relay, context: bytes, body: bytes, flags: int = 0) -> Fra
     return relay.receive()
 
 
-def read_stream(
-    relay: Relay, on_frame: Callable[[int, Frame], None] | None = None
-) -> list[Frame]:
+def read_stream(relay: Relay, on_frame: Callable[[int, Frame], None] | None = None) -> list[Frame]:
     """Read one streamed response the way the pool does: PONG every PING, stop at EOS."""
     frames: list[Frame] = []
     while True:

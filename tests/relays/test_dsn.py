@@ -12,14 +12,23 @@ from relays.errors import RelayDSNError, RelayError
     ("value", "expected"),
     [
         ("pipes", RelayAddress("pipes", raw="pipes")),
-        ("tcp://127.0.0.1:6001",
-         RelayAddress("tcp", host="127.0.0.1", port=6001, raw="tcp://127.0.0.1:6001")),
-        ("tcp://localhost:0", RelayAddress("tcp", host="localhost", port=0, raw="tcp://localhost:0")),
+        (
+            "tcp://127.0.0.1:6001",
+            RelayAddress("tcp", host="127.0.0.1", port=6001, raw="tcp://127.0.0.1:6001"),
+        ),
+        (
+            "tcp://localhost:0",
+            RelayAddress("tcp", host="localhost", port=0, raw="tcp://localhost:0"),
+        ),
         ("tcp://[::1]:6002", RelayAddress("tcp", host="::1", port=6002, raw="tcp://[::1]:6002")),
-        ("tcp://0.0.0.0:65535",
-         RelayAddress("tcp", host="0.0.0.0", port=65535, raw="tcp://0.0.0.0:65535")),
-        ("unix:///var/run/rr.sock",
-         RelayAddress("unix", path="/var/run/rr.sock", raw="unix:///var/run/rr.sock")),
+        (
+            "tcp://0.0.0.0:65535",
+            RelayAddress("tcp", host="0.0.0.0", port=65535, raw="tcp://0.0.0.0:65535"),
+        ),
+        (
+            "unix:///var/run/rr.sock",
+            RelayAddress("unix", path="/var/run/rr.sock", raw="unix:///var/run/rr.sock"),
+        ),
         ("unix://rr.sock", RelayAddress("unix", path="rr.sock", raw="unix://rr.sock")),
         ("unix://run/rr.sock", RelayAddress("unix", path="run/rr.sock", raw="unix://run/rr.sock")),
     ],
@@ -34,7 +43,10 @@ def test_good(value: str, expected: RelayAddress) -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("tcp//x", 'invalid relay "tcp//x": expected pipes, tcp://host:port or unix:///path/to.sock'),
+        (
+            "tcp//x",
+            'invalid relay "tcp//x": expected pipes, tcp://host:port or unix:///path/to.sock',
+        ),
         ("", 'invalid relay "": expected pipes'),
         ("pipe", "expected pipes, tcp://host:port or unix:///path/to.sock"),
         ("PIPES", "expected pipes"),

@@ -48,16 +48,26 @@ def hx(text: str) -> str:
 
 # rr-core-spec §1.8
 CORE_VECTORS = [
-    (encode_frame(b'{"pid":15038}', CONTROL | CODEC_JSON),
-     hx("13 09 0d000000 3a6bfacb 00 00 7b22706964223a31353033387d")),
-    (encode_frame(b'{"stop":true}', CONTROL | CODEC_JSON),
-     hx("13 09 0d000000 3a6bfacb 00 00 7b2273746f70223a747275657d")),
-    (encode_frame(b'{"pid":15091}', CONTROL),
-     hx("13 01 0d000000 fb208afb 00 00") + b'{"pid":15091}'.hex()),
-    (encode_data_frame(b'CTX:{"a":1}', b"BODY:hello"),
-     hx("14 00 15000000 8346424e 00 00 0b000000") + b'CTX:{"a":1}BODY:hello'.hex()),
-    (encode_frame(b"boom from php", ERROR),
-     hx("13 40 0d000000 0251199e 00 00") + b"boom from php".hex()),
+    (
+        encode_frame(b'{"pid":15038}', CONTROL | CODEC_JSON),
+        hx("13 09 0d000000 3a6bfacb 00 00 7b22706964223a31353033387d"),
+    ),
+    (
+        encode_frame(b'{"stop":true}', CONTROL | CODEC_JSON),
+        hx("13 09 0d000000 3a6bfacb 00 00 7b2273746f70223a747275657d"),
+    ),
+    (
+        encode_frame(b'{"pid":15091}', CONTROL),
+        hx("13 01 0d000000 fb208afb 00 00") + b'{"pid":15091}'.hex(),
+    ),
+    (
+        encode_data_frame(b'CTX:{"a":1}', b"BODY:hello"),
+        hx("14 00 15000000 8346424e 00 00 0b000000") + b'CTX:{"a":1}BODY:hello'.hex(),
+    ),
+    (
+        encode_frame(b"boom from php", ERROR),
+        hx("13 40 0d000000 0251199e 00 00") + b"boom from php".hex(),
+    ),
     (encode_frame(b"", 0, PONG), hx("13 00 00000000 96d18034 08 00")),
     (encode_frame(b"", 0, STOP), hx("13 00 00000000 96d18034 02 00")),
 ]
@@ -72,17 +82,25 @@ def test_core_spec_vectors(encoded: bytes, expected: str) -> None:
 
 # rr-plugins-spec §0.2; payloads invented to the stated lengths
 PLUGIN_VECTORS = [
-    (encode_data_frame(b"c" * 85, b"", CODEC_PROTO),
-     hx("14 80 55 00 00 00 2c ae b0 64 00 00 55 00 00 00")),
-    (encode_data_frame(b"c" * 33, b"Hello", CODEC_PROTO),
-     hx("14 80 26 00 00 00 5e a1 3a 1d 00 00 21 00 00 00")),
-    (encode_data_frame(b"c" * 33, b"Hello!", CODEC_PROTO, STREAM),
-     hx("14 80 27 00 00 00 3b c6 86 a5 01 00 21 00 00 00")),
+    (
+        encode_data_frame(b"c" * 85, b"", CODEC_PROTO),
+        hx("14 80 55 00 00 00 2c ae b0 64 00 00 55 00 00 00"),
+    ),
+    (
+        encode_data_frame(b"c" * 33, b"Hello", CODEC_PROTO),
+        hx("14 80 26 00 00 00 5e a1 3a 1d 00 00 21 00 00 00"),
+    ),
+    (
+        encode_data_frame(b"c" * 33, b"Hello!", CODEC_PROTO, STREAM),
+        hx("14 80 27 00 00 00 3b c6 86 a5 01 00 21 00 00 00"),
+    ),
     (encode_frame(b"boom", ERROR), hx("13 40 04 00 00 00 88 1e 11 e3 00 00 62 6f 6f 6d")),
     (encode_frame(b"", 0, STOP), hx("13 00 00 00 00 00 96 d1 80 34 02 00")),
     (encode_frame(b"", 0, PONG), hx("13 00 00 00 00 00 96 d1 80 34 08 00")),
-    (encode_frame(b'{"stop":true}', CONTROL | CODEC_JSON),
-     hx("13 09 0d 00 00 00 3a 6b fa cb 00 00 7b 22 73 74 6f 70 22 3a 74 72 75 65 7d")),
+    (
+        encode_frame(b'{"stop":true}', CONTROL | CODEC_JSON),
+        hx("13 09 0d 00 00 00 3a 6b fa cb 00 00 7b 22 73 74 6f 70 22 3a 74 72 75 65 7d"),
+    ),
 ]
 
 
@@ -108,8 +126,9 @@ def test_data_frame_splits_context_and_body() -> None:
     options=st.lists(st.integers(0, 2**32 - 1), max_size=10),
     chunk=st.integers(1, 64),
 )
-def test_round_trip(payload: bytes, flags: int, byte10: int, options: list[int],
-                    chunk: int) -> None:
+def test_round_trip(
+    payload: bytes, flags: int, byte10: int, options: list[int], chunk: int
+) -> None:
     data = encode_frame(payload, flags, byte10, options)
     frame = reader_over(data + data, chunk=chunk).read_frame()
     assert frame == Frame(flags, byte10, tuple(options), payload)
@@ -117,8 +136,12 @@ def test_round_trip(payload: bytes, flags: int, byte10: int, options: list[int],
 
 
 @settings(max_examples=100, deadline=None)
-@given(context=st.binary(max_size=512), body=st.binary(max_size=512),
-       flags=st.integers(0, 255), byte10=st.integers(0, 255))
+@given(
+    context=st.binary(max_size=512),
+    body=st.binary(max_size=512),
+    flags=st.integers(0, 255),
+    byte10=st.integers(0, 255),
+)
 def test_data_frame_round_trip(context: bytes, body: bytes, flags: int, byte10: int) -> None:
     data = encode_data_frame(context, body, flags, byte10)
     assert data == encode_frame(context + body, flags, byte10, [len(context)])

@@ -305,12 +305,14 @@ def _sdk_script(body: str) -> list[str]:
 
 
 def test_sdk_codec_and_payload_end_of_stream(harness: Harness) -> None:
-    worker = harness.launch(_sdk_script(
-        "w = Worker.create()\n"
-        "while (p := w.wait_payload()) is not None:\n"
-        "    w.respond(Payload(b'part', b'ctx', end_of_stream=False), codec=CODEC_PROTO)\n"
-        "    w.respond(Payload(b'last', flags=CODEC_PROTO))\n"
-    ))
+    worker = harness.launch(
+        _sdk_script(
+            "w = Worker.create()\n"
+            "while (p := w.wait_payload()) is not None:\n"
+            "    w.respond(Payload(b'part', b'ctx', end_of_stream=False), codec=CODEC_PROTO)\n"
+            "    w.respond(Payload(b'last', flags=CODEC_PROTO))\n"
+        )
+    )
     relay = harness.connect(worker)
     relay.send(encode_data_frame(b"", b""))
     first, last = read_stream(relay)
@@ -321,12 +323,15 @@ def test_sdk_codec_and_payload_end_of_stream(harness: Harness) -> None:
 def test_buffered_print_before_create_is_diverted(pipes: Harness) -> None:
     # Not flushed before Worker.create(): the SDK flushes it to stderr, not to the relay.
     # (With PYTHONUNBUFFERED, common in containers, it would already be on the relay.)
-    worker = pipes.launch(env={"PYTHONUNBUFFERED": ""}, argv=_sdk_script(
-        "print('buffered before create')\n"
-        "w = Worker.create()\n"
-        "while (p := w.wait_payload()) is not None:\n"
-        "    w.respond(p)\n"
-    ))
+    worker = pipes.launch(
+        env={"PYTHONUNBUFFERED": ""},
+        argv=_sdk_script(
+            "print('buffered before create')\n"
+            "w = Worker.create()\n"
+            "while (p := w.wait_payload()) is not None:\n"
+            "    w.respond(p)\n"
+        ),
+    )
     relay = pipes.connect(worker)
     assert exec_frame(relay, b"", b"fine").split() == (b"", b"fine")
     relay.send(STOP_COMMAND)

@@ -21,8 +21,9 @@ while (payload := worker.wait_payload()) is not None:
     delay = float(json.loads(payload.context or b"{}").get("delay", 0))
     try:
         for i in range(count):
-            worker.respond(Payload(f"chunk-{i}".encode(), b"HDR" if i == 0 else b""),
-                           end_of_stream=False)
+            worker.respond(
+                Payload(f"chunk-{i}".encode(), b"HDR" if i == 0 else b""), end_of_stream=False
+            )
             if delay:
                 time.sleep(delay)
         worker.respond(Payload(b"done"))

@@ -503,9 +503,7 @@ _RESPONSE_CACHE: dict[tuple[int, bytes], tuple[int, tuple[tuple[str, str], ...]]
 _RESPONSE_CACHE_MAX = 512
 
 
-def parse_response_context(
-    flags: int, context: bytes
-) -> tuple[int, tuple[tuple[str, str], ...]]:
+def parse_response_context(flags: int, context: bytes) -> tuple[int, tuple[tuple[str, str], ...]]:
     """Decode a response context, remembering recent ones.
 
     A worker answers with the same few contexts (status + headers) over and
