@@ -424,3 +424,58 @@ def test_stop_leaves_no_actor_running(tmp_path):
     while time.monotonic() < deadline and set(pykka.ActorRegistry.get_all()) - before:
         gevent.sleep(0.05)
     assert set(pykka.ActorRegistry.get_all()) - before == set()
+
+
+def _state(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None  # gone: reaped
+
+
+def test_orphaned_grandchildren_are_reaped(tmp_path):
+    port = free_port()
+    cfg = tmp_path / "rr.yaml"
+    cfg.write_text(
+        f'version: "3"\nserver:\n  command: "{sys.executable} {WORKERS}/forker.py"\n'
+        f"http:\n  address: 127.0.0.1:{port}\n  pool:\n    num_workers: 1\n"
+        "logs:\n  level: error\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "actors.main", "-c", str(cfg)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import http.client
+
+        grandchildren = []
+        for _ in range(100):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/")
+                grandchildren.append(int(conn.getresponse().read()))
+                break
+            except OSError:
+                time.sleep(0.1)
+        for _ in range(4):
+            conn.request("GET", "/")
+            grandchildren.append(int(conn.getresponse().read()))
+        # The orphans were adopted by the server (a child subreaper), not by init.
+        parents = {_ppid(g) for g in grandchildren if _state(g) not in (None, "Z")}
+        assert parents <= {proc.pid}
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_state(g) is not None for g in grandchildren):
+            time.sleep(0.05)
+        assert [g for g in grandchildren if _state(g) is not None] == [], "zombies left"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _ppid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return -1
