@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from relays import proto
 from relays.errors import StreamStopped
 from relays.frame import CODEC_JSON, CODEC_PROTO
 from relays.payload import Payload
@@ -103,64 +104,12 @@ class Request:
 # ---------------------------------------------------------------- protobuf (RR >= 2024.1)
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(data) or shift >= 70:
-            raise RequestDecodeError("protobuf request context: bad varint")
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-
-
-def _chunk(data: bytes, pos: int) -> tuple[bytes, int]:
-    size, pos = _varint(data, pos)
-    if pos + size > len(data):
-        raise RequestDecodeError("protobuf request context: truncated field")
-    return data[pos : pos + size], pos + size
-
-
-def _skip(data: bytes, pos: int, wire: int) -> int:
-    if wire == 0:
-        return _varint(data, pos)[1]
-    if wire == 2:
-        return _chunk(data, pos)[1]
-    if wire in (1, 5):
-        return pos + (8 if wire == 1 else 4)
-    raise RequestDecodeError(f"protobuf request context: unsupported wire type {wire}")
-
-
-def _fields(data: bytes) -> Iterator[tuple[int, int, Any]]:
-    pos = 0
-    while pos < len(data):
-        tag, pos = _varint(data, pos)
-        number, wire = tag >> 3, tag & 7
-        if wire == 2:
-            value, pos = _chunk(data, pos)
-            yield number, wire, value
-        elif wire == 0:
-            value, pos = _varint(data, pos)
-            yield number, wire, value
-        else:
-            pos = _skip(data, pos, wire)
-
-
 def _map_entry(entry: bytes) -> tuple[str, list[str]]:
-    key = ""
-    values: list[str] = []
-    for number, wire, value in _fields(entry):
-        if number == 1 and wire == 2:
-            key = value.decode("utf-8", "surrogateescape")
-        elif number == 2 and wire == 2:
-            values = [
-                v.decode("utf-8", "surrogateescape")
-                for n, w, v in _fields(value)
-                if n == 1 and w == 2
-            ]
-    return key, values
+    key, values = proto.decode_header_map_entry(entry)
+    return (
+        key.decode("utf-8", "surrogateescape"),
+        [v.decode("utf-8", "surrogateescape") for v in values],
+    )
 
 
 def decode_proto_request(context: bytes) -> dict[str, Any]:
@@ -182,7 +131,11 @@ def decode_proto_request(context: bytes) -> dict[str, Any]:
         "attributes": {},
     }
     strings = {1: "remoteAddr", 2: "protocol", 3: "method", 4: "uri", 7: "rawQuery"}
-    for number, wire, value in _fields(context):
+    try:
+        parsed = list(proto.fields(context))
+    except proto.ProtoError as exc:
+        raise RequestDecodeError(f"protobuf request context: {exc}") from None
+    for number, wire, value in parsed:
         if wire == 2 and number in strings:
             ctx[strings[number]] = value.decode("utf-8", "surrogateescape")
         elif wire == 2 and number == 5:
@@ -204,34 +157,23 @@ def decode_proto_request(context: bytes) -> dict[str, Any]:
     return ctx
 
 
-def _put_varint(out: bytearray, value: int) -> None:
-    value &= (1 << 64) - 1
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-
-
-def _put_bytes(out: bytearray, number: int, data: bytes) -> None:
-    _put_varint(out, (number << 3) | 2)
-    _put_varint(out, len(data))
-    out += data
-
-
 def encode_proto_response(status: int, headers: Mapping[str, list[str]]) -> bytes:
     """Encode ``http.v1.Response{status, headers}`` (what PHP's proto mode sends)."""
     out = bytearray()
     if status:
-        _put_varint(out, 0x08)
-        _put_varint(out, status)
-    for name, values in headers.items():
-        value_msg = bytearray()
-        for v in values:
-            _put_bytes(value_msg, 1, v.encode("utf-8", "surrogateescape"))
-        entry = bytearray()
-        _put_bytes(entry, 1, name.encode("utf-8", "surrogateescape"))
-        _put_bytes(entry, 2, bytes(value_msg))
-        _put_bytes(out, 2, bytes(entry))
+        proto.put_varint(out, 0x08)
+        proto.put_varint(out, status)
+    proto.encode_header_map(
+        out,
+        2,
+        [
+            (
+                name.encode("utf-8", "surrogateescape"),
+                [v.encode("utf-8", "surrogateescape") for v in values],
+            )
+            for name, values in headers.items()
+        ],
+    )
     return bytes(out)
 
 

@@ -37,6 +37,7 @@ from actors.plugins.http.forms import (
     tree_to_json,
     tree_to_jsonable,
 )
+from relays import proto
 from relays.frame import CODEC_JSON, CODEC_PROTO
 
 __all__ = [
@@ -350,101 +351,28 @@ def prepare_body(
 # ---------------------------------------------------------------- response
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = 0
-    shift = 0
-    end = len(data)
-    while True:
-        if pos >= end:
-            raise ResponseContextError("protobuf response context: truncated varint")
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-        if shift >= 70:
-            raise ResponseContextError("protobuf response context: varint too long")
-
-
-def _skip(data: bytes, pos: int, wire: int) -> int:
-    if wire == 0:
-        return _varint(data, pos)[1]
-    if wire == 1:
-        pos += 8
-    elif wire == 2:
-        size, pos = _varint(data, pos)
-        pos += size
-    elif wire == 5:
-        pos += 4
-    else:
-        raise ResponseContextError(f"protobuf response context: unsupported wire type {wire}")
-    if pos > len(data):
-        raise ResponseContextError("protobuf response context: truncated field")
-    return pos
-
-
-def _length_delimited(data: bytes, pos: int) -> tuple[bytes, int]:
-    size, pos = _varint(data, pos)
-    end = pos + size
-    if end > len(data):
-        raise ResponseContextError("protobuf response context: truncated field")
-    return data[pos:end], end
-
-
-def _decode_header_value(data: bytes) -> list[bytes]:
-    """``HeaderValue{repeated bytes value = 1}``."""
-    values: list[bytes] = []
-    pos = 0
-    while pos < len(data):
-        tag, pos = _varint(data, pos)
-        if tag == 0x0A:
-            value, pos = _length_delimited(data, pos)
-            values.append(value)
-        else:
-            pos = _skip(data, pos, tag & 7)
-    return values
-
-
 def _decode_proto_response(data: bytes) -> tuple[int, dict[str, list[str]]]:
-    """Minimal decoder of ``http.v1.Response{int64 status=1; map<string,HeaderValue> headers=2}``.
+    """``http.v1.Response{int64 status=1; map<string,HeaderValue> headers=2}``.
 
-    Hand-written so the server needs no protobuf runtime for two fields;
-    unknown fields are skipped, a repeated map key keeps its last entry
+    Unknown fields are skipped, a repeated map key keeps its last entry
     (protobuf map semantics).  Header bytes are decoded as UTF-8 with
     ``surrogateescape`` so non-UTF-8 bytes survive to the wire.
     """
     status = 0
     headers: dict[str, list[str]] = {}
-    pos = 0
-    while pos < len(data):
-        tag, pos = _varint(data, pos)
-        field, wire = tag >> 3, tag & 7
-        if field == 1 and wire == 0:
-            status, pos = _varint(data, pos)
-            if status >= 1 << 63:
-                status -= 1 << 64
-        elif field == 2 and wire == 2:
-            entry, pos = _length_delimited(data, pos)
-            key = b""
-            values: list[bytes] = []
-            epos = 0
-            while epos < len(entry):
-                etag, epos = _varint(entry, epos)
-                if etag == 0x0A:
-                    key, epos = _length_delimited(entry, epos)
-                elif etag == 0x12:
-                    raw, epos = _length_delimited(entry, epos)
-                    values = _decode_header_value(raw)
-                else:
-                    epos = _skip(entry, epos, etag & 7)
-            headers[key.decode("utf-8", "surrogateescape")] = [
-                v.decode("utf-8", "surrogateescape") for v in values
-            ]
-        elif field == 0:
-            raise ResponseContextError("protobuf response context: field number 0")
-        else:
-            pos = _skip(data, pos, wire)
+    try:
+        for number, wire, value in proto.fields(data):
+            if number == 1 and wire == proto.VARINT:
+                assert isinstance(value, int)
+                status = value - (1 << 64) if value >= 1 << 63 else value
+            elif number == 2 and wire == proto.LEN:
+                assert isinstance(value, bytes)
+                key, values = proto.decode_header_map_entry(value)
+                headers[key.decode("utf-8", "surrogateescape")] = [
+                    v.decode("utf-8", "surrogateescape") for v in values
+                ]
+    except proto.ProtoError as exc:
+        raise ResponseContextError(f"protobuf response context: {exc}") from None
     return status, headers
 
 
