@@ -479,3 +479,22 @@ def _ppid(pid: int) -> int:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except OSError:
         return -1
+
+
+def test_rr_rpc_reaches_worker_when_rpc_is_configured(tmp_path):
+    import json
+
+    s = ActorSystem.from_dict(
+        {
+            "server": {"command": worker_cmd("env")},
+            "rpc": {"listen": "tcp://127.0.0.1:6001"},
+            "logs": {"level": "error"},
+        }
+    )
+    s.start()
+    try:
+        env = json.loads(s.new_pool("p", {"num_workers": 1}).exec(Payload(b"x")).body)
+    finally:
+        s.stop(timeout=3)
+    assert env["RR_RPC"] == "tcp://127.0.0.1:6001"
+    assert env["RR_RELAY"] == "pipes"
