@@ -128,6 +128,9 @@ class PoolActor(GeventActor):
                 }
             },
         )
+        self._start_respawn()
+
+    def _start_respawn(self) -> None:
         g = gevent.spawn(self._respawn)
         self._respawners.add(g)
         g.link(self._respawners.discard)
@@ -185,10 +188,16 @@ class PoolActor(GeventActor):
             gevent.sleep(0.05)
 
     def reset(self) -> None:
-        """Replace every worker; requests queue meanwhile instead of failing."""
+        """Replace every worker; requests queue meanwhile instead of failing.
+
+        If the new workers cannot start (a bad deploy), the error goes back
+        to the caller and the pool keeps trying to refill itself, as after a
+        crash, instead of sitting empty.
+        """
         if self.destroyed:
             raise PoolStoppedError("static_pool_reset: the pool is destroyed")
         log.info("reset started", extra={"fields": {"pool": self.name}})
+        self._cancel_respawns()  # the reset brings a full set; no extra worker may join later
         self.free.pause()
         try:
             self._wait_idle(time.monotonic() + self.cfg.reset_timeout)
@@ -198,10 +207,23 @@ class PoolActor(GeventActor):
                 h.fsm.transition(State.DESTROYED)
             self.free.drain()
             stop_workers(old, timeout=self.cfg.reset_timeout)
-            self.allocate()
+            try:
+                self.allocate()
+            except PoolError as exc:
+                log.error(
+                    "reset could not start new workers; the pool keeps trying",
+                    extra={"fields": {"pool": self.name, "error": str(exc)}},
+                )
+                for _ in range(self.cfg.num_workers):
+                    self._start_respawn()
+                raise
         finally:
             self.free.resume()
         log.info("reset finished", extra={"fields": {"pool": self.name}})
+
+    def _cancel_respawns(self) -> None:
+        for g in list(self._respawners):
+            g.kill(block=False)
 
     def destroy(self, timeout: float | None = None) -> None:
         """Stop taking work, let in-flight requests finish, stop every worker."""
@@ -211,8 +233,7 @@ class PoolActor(GeventActor):
         deadline = time.monotonic() + timeout
         self.destroyed = True
         self.free.destroy()
-        for g in list(self._respawners):
-            g.kill(block=False)
+        self._cancel_respawns()
         self._wait_idle(deadline)
         handles = list(self.handles.values())
         for h in handles:

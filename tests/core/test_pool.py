@@ -306,3 +306,19 @@ def test_junk_on_stdout_mid_request_is_named_and_worker_replaced(pipes, tmp_path
     assert "stdout" in msg and "something printed in the middle of a request" in msg
     assert wait_for(lambda: len(pids(pool)) == 1 and pid not in pids(pool))
     assert int(pool.exec(Payload(b"x")).body) in pids(pool)
+
+
+def test_reset_that_cannot_start_workers_reports_and_heals(harness, tmp_path):
+    flag = tmp_path / "fail"
+    pool = harness.pool(
+        "flaky_boot",
+        num_workers=2,
+        allocate_timeout="2s",
+        server={"env": {"FAIL_FLAG": str(flag)}},
+    )
+    flag.touch()  # the "deploy" is broken: new workers die at boot
+    with pytest.raises(AllocateError, match="exited with status 1"):
+        pool.reset()
+    flag.unlink()  # fixed: the pool refills by itself, no second reset needed
+    assert wait_for(lambda: len(pids(pool)) == 2, timeout=15)
+    assert int(pool.exec(Payload(b"x")).body) in pids(pool)
