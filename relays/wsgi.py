@@ -313,7 +313,7 @@ class _Response:
             raise ValueError(f"invalid WSGI status {status!r}")
         grouped: dict[str, list[str]] = {}
         for name, value in headers:
-            grouped.setdefault(name, []).append(value)
+            grouped.setdefault(name, []).append(_header_text(value))
         self.status = int(code)
         self.headers = grouped
         return self.write
@@ -322,6 +322,22 @@ class _Response:
         if self.status is None:
             raise AssertionError("write() called before start_response()")
         self.written.append(bytes(data))
+
+
+def _header_text(value: str) -> str:
+    """A PEP 3333 header value (bytes as latin-1 characters) as the text the server sends.
+
+    The response context is JSON text and the server writes header text as UTF-8, the way
+    Go writes a PHP header string.  So the bytes ``c3 a9`` (``"Ã©"`` here) go back to ``"é"``.
+    Bytes that are not UTF-8 cannot cross a JSON context: they are sent as the latin-1
+    characters they stand for (``e9`` leaves as ``"é"``, i.e. ``c3 a9``).
+    """
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 def _log_exception(request: Request, stage: str) -> None:

@@ -290,8 +290,9 @@ def _encode_header_lines(headers) -> tuple[bytes, int, bool, bool]:
     ``Connection: close``.  Framing headers (Content-Length, Transfer-Encoding, Connection) are
     removed because this module owns framing; names that are not RFC 9110 tokens are dropped and
     CR/LF in values become spaces, like Go's header writer, so a worker cannot inject headers.
-    Values are ``str`` carrying bytes (latin-1, like :class:`HttpRequest`); a character beyond
-    U+00FF is sent as UTF-8, which is what Go does with a UTF-8 string.
+    Values are text and leave as UTF-8, which is what Go writes for the same string: a worker's
+    ``é`` must reach the client as the bytes the worker meant, not as latin-1.  Lone surrogates
+    (``surrogateescape``, how the response decoders keep non-UTF-8 bytes) become those bytes again.
     """
     lines: list[str] = []
     clen = -1
@@ -305,12 +306,9 @@ def _encode_header_lines(headers) -> tuple[bytes, int, bool, bool]:
             if kind == _H_DATE:
                 has_date = True
             elif kind == _H_CLEN:
-                try:
-                    clen = int(value.strip())
-                except ValueError:
-                    clen = -1
-                if clen < 0:
-                    clen = -1
+                # ASCII digits only, like Go's ParseInt (Python's int() also takes "1_0").
+                digits = value.strip()
+                clen = int(digits) if digits.isascii() and digits.isdigit() else -1
                 continue
             elif kind == _H_TE:
                 continue
@@ -323,17 +321,10 @@ def _encode_header_lines(headers) -> tuple[bytes, int, bool, bool]:
         lines.append(f"{name}: {value}\r\n")
     text = "".join(lines)
     try:
-        data = text.encode("latin-1")
-    except UnicodeEncodeError:
-        data = b"".join(_encode_mixed(line) for line in lines)
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte (U+D800, ...)
+        data = text.encode("utf-8", "replace")
     return data, clen, close, has_date
-
-
-def _encode_mixed(line: str) -> bytes:
-    try:
-        return line.encode("latin-1")
-    except UnicodeEncodeError:
-        return line.encode("utf-8")
 
 
 def _simple_response(status: int, detail: str = "", *, close: bool = True) -> bytes:
@@ -423,6 +414,18 @@ class ResponseWriter:
         self.started = True
         self.status = status
         self._headers = headers
+
+    def override(self, status: int, headers: list[tuple[str, str]]) -> None:
+        """Replace what :meth:`start` recorded, as long as nothing is on the wire yet.
+
+        For an error found between ``start`` and the first byte of body (a worker whose stream
+        began with an empty chunk, then failed): the client must get the error status, not the
+        one the failed response had announced.
+        """
+        if self.head_sent or self.finished:
+            raise RuntimeError("override() after the head was sent")
+        self.started = False
+        self.start(status, headers)
 
     def write(self, chunk: bytes) -> None:
         """Stream ``chunk`` now (chunked encoding on HTTP/1.1 unless a Content-Length was given;
@@ -604,6 +607,7 @@ class _Connection:
         "_synthetic",
         "_timeout",
         "_upgrade",
+        "_upgrade_line",
         "_url",
         "_watcher",
         "_writer",
@@ -633,6 +637,7 @@ class _Connection:
         self._splice: bytes | None = None
         self._synthetic = False
         self._upgrade = False
+        self._upgrade_line: tuple[bytes, str] = (b"", "")
         self._watcher: Any = None
         self._writer: ResponseWriter | None = None
         self.dead = False
@@ -715,6 +720,8 @@ class _Connection:
             # httptools makes llhttp skip the body of an upgrade request and stop at it.  We
             # never upgrade; remember how to resume a body so the request is read normally.
             self._upgrade = True
+            # The synthetic head below replaces the method and version the parser reports.
+            self._upgrade_line = (parser.get_method(), version)
             if self._clen > 0:
                 self._splice = b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % self._clen
             elif self._clen < 0 and any(n.lower() == "transfer-encoding" for n, _ in self._headers):
@@ -731,22 +738,25 @@ class _Connection:
     def on_message_complete(self) -> None:
         if self._splice is not None:
             return  # the body follows the upgrade point; _feed resumes it
-        self._synthetic = False
+        parser = self.parser
+        if self._synthetic:
+            raw_method, v = self._upgrade_line
+            self._synthetic = False
+        else:
+            raw_method = parser.get_method()
+            v = parser.get_http_version()
         self._in_message = False
         self._in_headers = False
         self._continue = False
-        parser = self.parser
         url = self._url
         if url[:1] == b"/":
             path, _, query = url.partition(b"?")
         else:
             path, query = _split_target(url)
-        raw_method = parser.get_method()
         method = _METHODS.get(raw_method)
         if method is None:
             method = raw_method.decode("latin-1")
             _METHODS[raw_method] = method
-        v = parser.get_http_version()
         version = _VERSIONS.get(v) or f"HTTP/{v}"
         body = self._body
         body = body[0] if len(body) == 1 else b"".join(body)

@@ -1,0 +1,74 @@
+"""Review findings on the HTTP front (actors/plugins/http/server.py), each one a regression test."""
+
+from __future__ import annotations
+
+from ._util import call, exchange, parse_responses
+
+
+def test_upgrade_request_with_body_keeps_its_method_and_version(serve):
+    """The body of an Upgrade request is read through a synthetic ``POST`` head; the handler
+    must still see the method and version the client sent."""
+    seen = []
+
+    def handler(req, resp):
+        seen.append((req.method, req.version, req.body))
+        resp.finish(b"ok")
+
+    server = serve(handler)
+    raw = call(
+        exchange,
+        server.address,
+        b"PUT /u HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n"
+        b"Content-Length: 5\r\n\r\nhello"
+        b"GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    assert [r[0] for r in parse_responses(raw)] == [200, 200]
+    assert seen[0] == ("PUT", "HTTP/1.1", b"hello")
+    assert seen[1] == ("GET", "HTTP/1.1", b"")
+
+
+def test_header_value_with_escaped_bytes_is_sent_as_those_bytes(serve):
+    """Header values are text: non-ASCII goes out as UTF-8, and a lone surrogate from a
+    ``surrogateescape`` decode (what the protobuf response decoder produces for non-UTF-8 bytes)
+    restores the original byte instead of failing the whole response with a 500."""
+
+    def handler(req, resp):
+        resp.start(200, [("X-Text", "caf\xe9"), ("X-Raw", "a\udce9b")])
+        resp.finish(b"ok")
+
+    server = serve(handler)
+    raw = call(exchange, server.address, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 200 OK\r\n"), raw
+    assert b"X-Text: caf\xc3\xa9\r\n" in raw
+    assert b"X-Raw: a\xe9b\r\n" in raw
+
+
+def test_handler_content_length_must_be_ascii_digits(serve):
+    """Go's strconv.ParseInt rules: ``1_0`` or non-ASCII digits are not a Content-Length."""
+
+    def handler(req, resp):
+        resp.start(200, [("Content-Length", "1_0")])
+        resp.finish()
+
+    server = serve(handler)
+    raw = call(exchange, server.address, b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 200 OK\r\n"), raw
+    assert b"Content-Length" not in raw, raw
+
+
+def test_start_can_be_overridden_until_the_head_is_sent(serve):
+    """An error found after ``start`` but before anything was written must be able to replace
+    the recorded status and headers (the plugin's 500 after an empty first stream chunk)."""
+
+    def handler(req, resp):
+        resp.start(200, [("Content-Type", "application/json"), ("X-Worker", "1")])
+        resp.override(500, [("Content-Type", "text/plain; charset=utf-8")])
+        resp.finish(b"Internal Server Error\n")
+
+    server = serve(handler)
+    raw = call(exchange, server.address, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    ((status, headers, body),) = parse_responses(raw)
+    assert status == 500
+    assert dict(headers)["Content-Type"] == "text/plain; charset=utf-8"
+    assert "X-Worker" not in dict(headers)
+    assert body == b"Internal Server Error\n"
