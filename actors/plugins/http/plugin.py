@@ -9,7 +9,6 @@ greenlet of :class:`~actors.plugins.http.server.HttpServer` calls
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import gevent
@@ -71,8 +70,8 @@ class HttpPlugin:
     # -- the request path --------------------------------------------------------------
 
     def handle(self, req: HttpRequest, resp: ResponseWriter) -> None:
+        """Run one request through the pool and write the worker's answer (server's Handler)."""
         cfg = self.cfg
-        started = time.monotonic()
         content_type = _header(req.headers, "content-type")
         try:
             prepared = prepare_body(
@@ -93,37 +92,41 @@ class HttpPlugin:
                 remote_addr=req.remote_addr[0],
                 protocol=req.version,
                 method=req.method,
-                uri=req.target.decode("latin-1"),
-                headers=req.headers,
+                uri=req.target.decode("latin-1"),  # llhttp lets only ASCII into the target
+                headers=_utf8_headers(req.headers),
                 raw_query=req.query.decode("latin-1"),
                 parsed=prepared.parsed,
                 uploads=prepared.uploads,
             )
-            self._exec(req, resp, Payload(prepared.body, context))
+            self._exec(resp, Payload(prepared.body, context))
         finally:
             prepared.cleanup()
-            if cfg.access_logs:
-                log.info(
-                    "http access log",
-                    extra={
-                        "fields": {
-                            "method": req.method,
-                            "uri": req.target.decode("latin-1"),
-                            "remote_address": req.remote_addr[0],
-                            "elapsed_ms": round((time.monotonic() - started) * 1000, 3),
-                        }
-                    },
-                )
 
-    def _exec(self, req: HttpRequest, resp: ResponseWriter, payload: Payload) -> None:
+    def access_log(self, req: HttpRequest, status: int, written: int, elapsed: float) -> None:
+        """One ``http.access_logs`` line, called by the server once the response is out."""
+        log.info(
+            "http access log",
+            extra={
+                "fields": {
+                    "status": status,
+                    "method": req.method,
+                    "uri": req.target.decode("latin-1"),
+                    "remote_address": req.remote_addr[0],
+                    "write_bytes": written,
+                    "elapsed_ms": round(elapsed * 1000, 3),
+                }
+            },
+        )
+
+    def _exec(self, resp: ResponseWriter, payload: Payload) -> None:
         try:
             stream = self.pool.stream(payload, cancel=resp.client_gone)
         except Cancelled:
-            return  # the client left while queued; its place is already released
-        except (NoFreeWorkersError, QueueFullError) as exc:
-            self._fail(resp, 503, exc, retry_after=True)
+            # The client left while queued (its place is released): no answer at all, rather
+            # than the empty 200 the server would make of a handler that wrote nothing.
+            resp.abort()
             return
-        except PoolStoppedError as exc:
+        except (NoFreeWorkersError, QueueFullError, PoolStoppedError) as exc:
             self._fail(resp, 503, exc, retry_after=True)
             return
         except PoolError as exc:
@@ -134,31 +137,34 @@ class HttpPlugin:
         except PoolError as exc:
             self._fail(resp, self.cfg.internal_error_code, exc)
         except ResponseContextError as exc:
-            stream.close()
             if isinstance(exc, UnknownStatusError):
                 # RoadRunner always answers this one as a plain 500 carrying the message.
                 self._fail(resp, 500, exc, show_error=True)
             else:
                 self._fail(resp, self.cfg.internal_error_code, exc)
         finally:
-            stream.close()
+            stream.close()  # a stream not read to its end is stopped, its worker released
 
     def _relay_response(self, resp: ResponseWriter, stream: Any) -> None:
         for chunk in stream:
-            if resp.client_gone.is_set():
+            if resp.client_gone.is_set() and not chunk.end_of_stream:
+                # Stop the worker's stream, and close without the last chunk: a client that only
+                # half-closed must not take the cut body for a whole one.  A final answer is
+                # still written (a half-closed client reads it; a gone one costs one send).
                 stream.cancel()
+                resp.abort()
                 return
             if chunk.context and not resp.started:
+                # A non-empty context always has a status in 100..599 (or raised).
                 status, headers = parse_response_context(chunk.flags, chunk.context)
                 if status == 101:
                     log.error("worker answered 101 Switching Protocols; not supported, dropped")
                     continue
-                if 100 <= status < 200:
+                if status < 200:
                     # 103 Early Hints & co: their own headers only (RoadRunner v6 behaviour).
                     resp.send_informational(status, headers)
                     continue
-                if status and not resp.started:
-                    resp.start(status, headers)
+                resp.start(status, headers)
             if chunk.end_of_stream:
                 # A whole response (or the last frame of a stream): finish() sends it with a
                 # Content-Length in one sendall, or closes the chunked body with its data.
@@ -189,15 +195,49 @@ class HttpPlugin:
         headers = list(_TEXT)
         if retry_after:
             headers.append(("Retry-After", "1"))
-        body = b"Internal Server Error\n" if status >= 500 and status != 503 else b""
         if status == 503:
-            body = b"Service Unavailable: no free workers\n"
+            body = b"Service Unavailable: " + _UNAVAILABLE.get(type(exc), b"no free workers\n")
+        elif status >= 500:
+            body = b"Internal Server Error\n"
+        else:
+            body = b""
         if show_error:
             body = str(exc).encode() + b"\n"
         elif self.cfg.pool.debug:
             body += str(exc).encode() + b"\n"
-        resp.start(status, headers)
+        if resp.started:
+            # A stream announced its status, but nothing reached the wire: replace it.
+            resp.override(status, headers)
+        else:
+            resp.start(status, headers)
         resp.finish(body)
+
+
+#: What a 503 tells the client, by the pool error behind it.
+_UNAVAILABLE = {
+    NoFreeWorkersError: b"no free workers\n",
+    QueueFullError: b"too many requests queued\n",
+    PoolStoppedError: b"the server is shutting down\n",
+}
+
+
+def _utf8_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Request headers as text for the JSON context.
+
+    The server hands over header bytes as latin-1 characters; RoadRunner hands the same bytes
+    to Go's JSON encoder, which reads them as UTF-8 (invalid sequences become U+FFFD).  So the
+    UTF-8 bytes of ``é`` must reach the worker as ``é``, not as ``Ã©``.  ASCII (the usual case)
+    is passed through untouched.
+    """
+    for _, value in headers:
+        if not value.isascii():
+            break
+    else:
+        return headers
+    return [
+        (name, value if value.isascii() else value.encode("latin-1").decode("utf-8", "replace"))
+        for name, value in headers
+    ]
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:
@@ -225,6 +265,7 @@ class HttpPluginActor(GeventActor):
             cfg.port,
             plugin.handle,
             max_request_size=cfg.max_request_size * MIB,
+            access_log=plugin.access_log if cfg.access_logs else None,
             logger=log,
         )
         try:
