@@ -305,15 +305,20 @@ class HttpWorker:
         already ended the stream.  If the iterable raises mid-stream, the
         stream is closed first and the exception re-raised; the request is
         answered then, so do not call :meth:`error` for it.
+
+        A 1xx status is sent as :meth:`respond_informational` does (it cannot be the final
+        answer: a final frame would end the request, and the real answer would then be read
+        as the answer to the next request); it must have no body.
         """
-        if 100 <= status < 200 and not isinstance(body, bytes | bytearray | memoryview | str):
-            raise ValueError("an informational (1xx) response cannot have a body")
+        if 100 <= status < 200:
+            if body or not isinstance(body, bytes | bytearray | memoryview | str):
+                raise ValueError("an informational (1xx) response cannot have a body")
+            self.respond_informational(status, headers)
+            return True
         hdrs = _normalise_headers(headers)
         if isinstance(body, str):
             body = body.encode("utf-8")
         if isinstance(body, bytes | bytearray | memoryview):
-            if 100 <= status < 200 and body:
-                raise ValueError("an informational (1xx) response cannot have a body")
             self._send(status, hdrs, bytes(body), True)
             return True
         return self._stream(status, hdrs, body)

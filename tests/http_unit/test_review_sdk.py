@@ -1,0 +1,64 @@
+"""Review findings on the worker SDK (relays/http.py, relays/worker.py), in process over os.pipe."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from relays.frame import CODEC_JSON, FrameReader, encode_data_frame
+from relays.http import HttpWorker
+from relays.worker import Worker
+
+from .procs import context
+
+
+class Pipes:
+    """The server's ends of a pipes relay to an in-process :class:`HttpWorker`."""
+
+    def __init__(self) -> None:
+        self.to_worker_r, self.to_worker_w = os.pipe()
+        self.from_worker_r, self.from_worker_w = os.pipe()
+        self.http = HttpWorker(Worker.from_fds(self.to_worker_r, self.from_worker_w))
+        self.reader = FrameReader(lambda n: os.read(self.from_worker_r, n))
+
+    def request(self, path: str) -> None:
+        ctx = json.dumps(context("GET", path)).encode()
+        os.write(self.to_worker_w, encode_data_frame(ctx, b"", CODEC_JSON))
+
+    def close(self) -> None:
+        self.http.worker.close()
+        for fd in (self.to_worker_w, self.from_worker_r):
+            os.close(fd)
+
+
+@pytest.fixture
+def pipes() -> Iterator[Pipes]:
+    p = Pipes()
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def test_respond_with_a_1xx_status_is_not_the_final_frame(pipes: Pipes) -> None:
+    """``respond(103, b"", headers)`` must leave the request open (a STREAM frame, like
+    ``respond_informational``): a final frame would end the request server side, and the real
+    answer sent next would be read as the answer to the *next* request on this worker."""
+    pipes.request("/")
+    assert pipes.http.wait_request() is not None
+    pipes.http.respond(103, b"", {"Link": ["</a.css>; rel=preload"]})
+    pipes.http.respond(200, b"final")
+    hint, final = pipes.reader.read_frame(), pipes.reader.read_frame()
+    assert hint.is_stream, "the 1xx frame ended the request"
+    assert json.loads(hint.split()[0])["status"] == 103
+    assert not final.is_stream and final.split()[1] == b"final"
+
+
+def test_respond_with_a_1xx_status_and_a_body_is_refused(pipes: Pipes) -> None:
+    pipes.request("/")
+    assert pipes.http.wait_request() is not None
+    with pytest.raises(ValueError, match="cannot have a body"):
+        pipes.http.respond(103, b"body")
