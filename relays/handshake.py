@@ -181,8 +181,18 @@ def handshake(relay: Relay, timeout: float) -> int:
     Proves the worker speaks goridge before it is handed any request; over
     sockets the reported pid is also what ties the connection to the spawned
     process.  Raises :class:`RelayTimeoutError` if no answer comes within
-    ``timeout`` and :class:`ProtocolError` for a wrong answer.
+    ``timeout`` and :class:`ProtocolError` for a wrong answer.  On any failure
+    the relay is closed: nobody can use it any more, and a pipes relay holds
+    descriptors of its own that a caller handling the error would leak.
     """
+    try:
+        return _ask_pid(relay, timeout)
+    except BaseException:
+        relay.close()
+        raise
+
+
+def _ask_pid(relay: Relay, timeout: float) -> int:
     timer = gevent.Timeout(timeout)
     try:
         with timer:

@@ -95,7 +95,8 @@ class SocketListener:
         self._accepter: gevent.Greenlet | None = None
         self._handshakes = gevent.pool.Group()
         self._slots: dict[int, gevent.event.AsyncResult] = {}
-        self._abandoned: set[int] = set()
+        #: pid -> until when a connection from it is a late one (its spawn timed out).
+        self._abandoned: dict[int, float] = {}
         self._closed = False
 
     @property
@@ -208,8 +209,7 @@ class SocketListener:
             relay.pid = pid
             if self._closed:
                 return
-            if pid in self._abandoned:
-                self._abandoned.discard(pid)
+            if self._abandoned.pop(pid, 0.0) > time.monotonic():
                 log.warning(
                     "worker pid %d connected after its spawn had timed out; connection dropped",
                     pid,
@@ -267,12 +267,24 @@ class SocketListener:
             self._slots.pop(pid, None)
             return slot.get()
         self._slots.pop(pid, None)
-        self._abandoned.add(pid)
+        self._abandon(pid)
         raise RelayTimeoutError(
             f"worker pid {pid} did not connect to {self.address.raw} within {timeout:g}s "
             "(its RR_RELAY must match server.relay, and the process that connects must be "
             "the spawned one: no wrapper that forks)"
         )
+
+    def _abandon(self, pid: int) -> None:
+        """Drop a late connection from ``pid``, but only while one can still come.
+
+        The timed-out worker is killed by its spawner, so only a handshake already under way
+        can complete, within ``handshake_timeout``.  After that the pid means nothing: the
+        kernel reuses pids, and a new worker that got this one must not be turned away.
+        """
+        now = time.monotonic()
+        for old in [p for p, until in self._abandoned.items() if until <= now]:
+            del self._abandoned[old]
+        self._abandoned[pid] = now + self.handshake_timeout + _ALIVE_POLL
 
     def discard(self, pid: int) -> None:
         """Forget worker ``pid``: close its relay if it connected but was never claimed."""

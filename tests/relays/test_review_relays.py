@@ -1,0 +1,119 @@
+"""Review findings on the server side of the relays (handshake.py, socket.py)."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+import gevent
+import pytest
+
+from relays.dsn import parse_relay_dsn
+from relays.errors import ProtocolError
+from relays.frame import CONTROL, FrameReader, encode_frame
+from relays.handshake import handshake
+from relays.pipe import PipeRelay
+from relays.socket import SocketListener
+
+WORKERS = Path(__file__).resolve().parents[1] / "workers"
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_failed_handshake_closes_the_relay() -> None:
+    """Whoever calls handshake() gets the error, not a relay to clean up: a pipes relay holds
+    duplicated descriptors, and a pool that keeps failing to spawn must not leak them."""
+    to_worker_r, to_worker_w = os.pipe()
+    from_worker_r, from_worker_w = os.pipe()
+    relay = PipeRelay(from_worker_r, to_worker_w, pid=1, command="junk")
+    relay.drain_timeout = relay.drain_quiet = 0.05
+    os.write(from_worker_w, b"this is not a goridge frame at all\n")
+    try:
+        with pytest.raises(ProtocolError):
+            handshake(relay, timeout=2)
+        assert relay.closed
+    finally:
+        relay.close()
+        for fd in (to_worker_r, to_worker_w, from_worker_r, from_worker_w):
+            os.close(fd)
+
+
+def test_failed_pipes_spawns_leak_no_descriptors() -> None:
+    from actors.system import ActorSystem, StartupError
+
+    def attempt() -> None:
+        system = ActorSystem.from_dict(
+            {
+                "server": {"command": [sys.executable, str(WORKERS / "junk_stdout.py")]},
+                "http": {"address": "127.0.0.1:0", "pool": {"num_workers": 2}},
+                "logs": {"level": "error", "mode": "off"},
+            }
+        )
+        with pytest.raises(StartupError):
+            system.start()
+
+    attempt()  # warm up: imports, the hub's own descriptors, logging
+    gc.collect()
+    before = _open_fds()
+    for _ in range(3):
+        attempt()
+    gc.collect()
+    assert _open_fds() - before < 4, "descriptors leaked by failed spawns"
+
+
+def _fake_worker(address: tuple[str, int], pid: int) -> socket.socket:
+    """Connect to the listener and answer its handshake claiming ``pid``."""
+    sock = socket.create_connection(address)
+    reader = FrameReader(sock.recv)
+    reader.read_frame()  # the pid request
+    sock.sendall(encode_frame(json.dumps({"pid": pid}).encode(), CONTROL))
+    return sock
+
+
+def test_abandoned_pid_is_forgotten_once_no_late_connection_can_come() -> None:
+    """A pid whose spawn timed out is dropped if it connects late; but pids are reused, so a
+    new worker with the same pid, much later, must not be dropped too."""
+    listener = SocketListener(parse_relay_dsn("tcp://127.0.0.1:0"), handshake_timeout=0.2)
+    listener.start()
+    try:
+        pid = 4_000_000  # above any pid_max: no real worker can claim it
+        with pytest.raises(TimeoutError):
+            listener.wait_for(pid, 0.05)
+        gevent.sleep(0.6)  # longer than a handshake may take: the late worker is gone for good
+        address = (listener.address.host, listener.address.port)
+        pool = gevent.get_hub().threadpool
+        sock = pool.spawn(_fake_worker, address, pid)
+        started = time.monotonic()
+        relay = listener.wait_for(pid, 5)
+        assert time.monotonic() - started < 4
+        assert relay.pid == pid
+        sock.get().close()
+    finally:
+        listener.close()
+
+
+def test_late_connection_of_a_timed_out_spawn_is_dropped() -> None:
+    listener = SocketListener(parse_relay_dsn("tcp://127.0.0.1:0"), handshake_timeout=5)
+    listener.start()
+    try:
+        pid = 4_000_001
+        with pytest.raises(TimeoutError):
+            listener.wait_for(pid, 0.05)
+        address = (listener.address.host, listener.address.port)
+
+        def late() -> bytes:
+            with _fake_worker(address, pid) as sock:
+                sock.settimeout(5)
+                return sock.recv(1)
+
+        assert gevent.get_hub().threadpool.apply(late) == b"", "the late connection was kept"
+        assert pid not in listener._slots
+    finally:
+        listener.close()
