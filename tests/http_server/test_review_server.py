@@ -72,3 +72,26 @@ def test_start_can_be_overridden_until_the_head_is_sent(serve):
     assert dict(headers)["Content-Type"] == "text/plain; charset=utf-8"
     assert "X-Worker" not in dict(headers)
     assert body == b"Internal Server Error\n"
+
+
+def test_handler_failure_on_head_sends_no_body(serve):
+    """The 500 the server writes for a failed handler must follow HEAD's framing: a body after
+    a HEAD response is read by the client as the start of the next response."""
+    calls = []
+
+    def handler(req, resp):
+        calls.append(req.method)
+        if req.method == "HEAD":
+            raise RuntimeError("handler bug")
+        resp.finish(b"second")
+
+    server = serve(handler)
+    raw = call(
+        exchange,
+        server.address,
+        b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    responses = parse_responses(raw, methods=["HEAD", "GET"])
+    assert [(status, body) for status, _, body in responses] == [(500, b""), (200, b"second")]
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"Content-Length: 25" in head  # what the GET would have carried, as Go reports it

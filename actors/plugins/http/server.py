@@ -327,13 +327,18 @@ def _encode_header_lines(headers) -> tuple[bytes, int, bool, bool]:
     return data, clen, close, has_date
 
 
-def _simple_response(status: int, detail: str = "", *, close: bool = True) -> bytes:
-    """A complete plain-text error response in Go's shape (``400 Bad Request: <detail>``)."""
+def _simple_response(
+    status: int, detail: str = "", *, close: bool = True, head: bool = False
+) -> bytes:
+    """A complete plain-text error response in Go's shape (``400 Bad Request: <detail>``).
+
+    ``head``: the answer to a HEAD request, whose body is announced but not sent.
+    """
     body = f"{status} {status_text(status)}"
     if detail:
         body += f": {detail}"
     data = body.encode("utf-8")
-    head = (
+    lines = (
         _status_line(status)
         + _date_line()
         + b"Content-Type: text/plain; charset=utf-8\r\n"
@@ -341,7 +346,7 @@ def _simple_response(status: int, detail: str = "", *, close: bool = True) -> by
         + (b"Connection: close\r\n" if close else b"")
         + b"\r\n"
     )
-    return head + data
+    return lines if head else lines + data
 
 
 class ResponseWriter:
@@ -909,7 +914,10 @@ class _Connection:
                 writer.started = True
                 writer._mode = _M_BODYLESS
                 writer.keep_alive = writer.keep_alive and not server._stopping
-                self.send(_simple_response(500, close=not writer.keep_alive), writer)
+                response = _simple_response(
+                    500, close=not writer.keep_alive, head=request.method == "HEAD"
+                )
+                self.send(response, writer)
             elif not writer.finished:
                 # Mid-stream: the framing cannot be ended cleanly, so the close tells the client.
                 writer.finished = True
