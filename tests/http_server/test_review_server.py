@@ -95,3 +95,19 @@ def test_handler_failure_on_head_sends_no_body(serve):
     assert [(status, body) for status, _, body in responses] == [(500, b""), (200, b"second")]
     head = raw.split(b"\r\n\r\n", 1)[0]
     assert b"Content-Length: 25" in head  # what the GET would have carried, as Go reports it
+
+
+def test_304_carries_no_content_type(serve):
+    """Go drops Content-Type, Content-Length and Transfer-Encoding from a 304 (RFC 9110 §15.4.5:
+    a 304 describes the client's cached representation, not a new one)."""
+
+    def handler(req, resp):
+        resp.start(304, [("Content-Type", "text/html"), ("ETag", '"v1"')])
+        resp.finish(b"ignored")
+
+    server = serve(handler)
+    raw = call(exchange, server.address, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 304 Not Modified\r\n"), raw
+    assert b'ETag: "v1"\r\n' in raw
+    assert b"Content-Type" not in raw and b"Content-Length" not in raw
+    assert raw.endswith(b"\r\n\r\n")

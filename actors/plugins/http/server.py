@@ -513,7 +513,11 @@ class ResponseWriter:
         return b"" if self.keep_alive else b"Connection: close\r\n"
 
     def _prepare_head(self) -> tuple[bytes, int]:
-        data, clen, close = _encode_headers(self._headers)
+        headers = self._headers
+        if self.status == 304:
+            # Go's suppressedHeaders304: a 304 describes the cached representation, not a new one.
+            headers = [h for h in headers if h[0].lower() != "content-type"]
+        data, clen, close = _encode_headers(headers)
         if close or self._conn.server._stopping:
             self.keep_alive = False
         return _status_line(self.status) + data, clen
