@@ -239,13 +239,14 @@ def build_environ(request: Request, errors: Any = None) -> dict[str, Any]:
         port = split.port
     except ValueError:
         port = None
+    target = _native(path + ("?" + request.query if request.query else ""))
     environ: dict[str, Any] = {
         "REQUEST_METHOD": request.method,
         "SCRIPT_NAME": "",
         "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
         "QUERY_STRING": _native(request.query),
-        "REQUEST_URI": _native(path + ("?" + request.query if request.query else "")),
-        "RAW_URI": _native(path + ("?" + request.query if request.query else "")),
+        "REQUEST_URI": target,
+        "RAW_URI": target,
         "SERVER_NAME": split.hostname or "localhost",
         "SERVER_PORT": str(port or (443 if scheme == "https" else 80)),
         "SERVER_PROTOCOL": request.protocol or "HTTP/1.1",

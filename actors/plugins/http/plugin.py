@@ -54,9 +54,14 @@ class HttpPlugin:
     # -- lifecycle (through the actor) ---------------------------------------------------
 
     def start(self) -> None:
+        """Start the pool, then the listener; raises :class:`PoolError` if either fails."""
         self.actor.proxy().serve().get()
 
     def stop(self, timeout: float | None = None) -> None:
+        """Stop accepting, let in-flight requests finish, then destroy the pool.
+
+        ``timeout`` (default ``pool.destroy_timeout``) bounds each of the two waits.
+        """
         try:
             self.actor.proxy().shutdown(timeout).get()
         finally:
@@ -64,6 +69,7 @@ class HttpPlugin:
 
     @property
     def address(self) -> tuple[str, int]:
+        """The address bound (the real port when ``http.address`` asked for port 0)."""
         assert self.server is not None
         return self.server.address
 
@@ -255,6 +261,7 @@ class HttpPluginActor(GeventActor):
         self.plugin = plugin
 
     def serve(self) -> tuple[str, int]:
+        """Pool first: a listener up before its workers would answer the first requests 503."""
         plugin = self.plugin
         cfg = plugin.cfg
         plugin.pool = plugin.system.new_pool(
@@ -283,6 +290,7 @@ class HttpPluginActor(GeventActor):
         return server.address
 
     def shutdown(self, timeout: float | None = None) -> None:
+        """Listener first, so requests in flight finish on live workers, then the pool."""
         plugin = self.plugin
         budget = timeout if timeout is not None else plugin.cfg.pool.destroy_timeout
         if plugin.server is not None:

@@ -27,7 +27,7 @@ import logging
 import socket
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from typing import Any
 
@@ -283,7 +283,7 @@ def _encode_headers(headers: list[tuple[str, str]], date: bool = True) -> tuple[
     return data, clen, close
 
 
-def _encode_header_lines(headers) -> tuple[bytes, int, bool, bool]:
+def _encode_header_lines(headers: Iterable[tuple[str, str]]) -> tuple[bytes, int, bool, bool]:
     """Validate and encode handler headers in one pass.
 
     Returns the encoded lines, the handler's Content-Length (-1 if none) and whether it asked for
@@ -410,7 +410,8 @@ class ResponseWriter:
     def start(self, status: int, headers: list[tuple[str, str]]) -> None:
         """Record the final status and headers; they leave with the first ``write``/``finish``.
 
-        A second call is ignored, like Go's superfluous ``WriteHeader``.
+        A second call is ignored, like Go's superfluous ``WriteHeader``.  Header values are text,
+        sent as UTF-8 (unlike :class:`HttpRequest`'s, which carry the received bytes as latin-1).
         """
         if self.started:
             return
