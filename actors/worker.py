@@ -371,7 +371,17 @@ class WorkerActor(GeventActor):
         proc.close()
         if self.spec.on_exit is not None:
             self.spec.on_exit(handle)
-        self.stop()
+        with contextlib.suppress(pykka.ActorDeadError):  # stopped already (on_stop)
+            self.stop()
+
+    def on_stop(self) -> None:
+        # Stopped while its process runs: the spawn finished after its caller gave up
+        # (a replacement cancelled by a reset).  Nobody owns that worker: kill it; the
+        # exit watcher then releases its relay and pipes.
+        handle = self.handle
+        if handle is not None and handle.process.alive():
+            handle.fsm.transition(State.DESTROYED)
+            handle.process.kill()
 
     # -- stop / kill ------------------------------------------------------------------
 
