@@ -95,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         signals["count"] += 1
         if signals["count"] > 1:
             sys.stderr.write("greenrunner: second signal, exiting now\n")
+            from actors.process import kill_all_processes
+
+            kill_all_processes()  # no worker may outlive the server, busy ones included
             os._exit(1)
         stopping.set()
 

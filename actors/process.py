@@ -15,6 +15,7 @@ import pwd
 import shlex
 import signal
 import subprocess
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ __all__ = [
     "SpawnError",
     "WorkerProcess",
     "build_worker_env",
+    "kill_all_processes",
     "resolve_credentials",
 ]
 
@@ -205,6 +207,7 @@ class WorkerProcess:
         except OSError as exc:
             raise SpawnError(f"{key}: cannot start {shlex.join(command)!r}: {exc}") from None
         proc = cls(popen=popen, command=list(command), pipes=pipes)
+        _SPAWNED.add(proc)
         sink = sink or _default_sink
         streams = [popen.stderr] if pipes else [popen.stderr, popen.stdout]
         for stream in streams:
@@ -310,3 +313,19 @@ class WorkerProcess:
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
+
+
+#: Every process started here and not yet collected, for :func:`kill_all_processes`.
+_SPAWNED: weakref.WeakSet[WorkerProcess] = weakref.WeakSet()
+
+
+def kill_all_processes() -> None:
+    """SIGKILL every process started here that is still running, with its process group.
+
+    For a forced exit (a second stop signal): the graceful path stops workers one by
+    one, but a process exiting at once would leave busy workers running as orphans.
+    Only processes not yet reaped are signalled, so a recycled pid is never hit.
+    """
+    for proc in list(_SPAWNED):
+        if proc.alive():
+            proc.kill()
