@@ -312,6 +312,9 @@ class _Response:
         code = status.split(" ", 1)[0]
         if len(code) != 3 or not code.isdigit():
             raise ValueError(f"invalid WSGI status {status!r}")
+        if code[0] == "1":
+            # WSGI has no way to send a 1xx ahead of the response: this would be the final one.
+            raise ValueError(f"a WSGI response cannot have an informational status: {status!r}")
         grouped: dict[str, list[str]] = {}
         for name, value in headers:
             grouped.setdefault(name, []).append(_header_text(value))

@@ -62,3 +62,22 @@ def test_respond_with_a_1xx_status_and_a_body_is_refused(pipes: Pipes) -> None:
     assert pipes.http.wait_request() is not None
     with pytest.raises(ValueError, match="cannot have a body"):
         pipes.http.respond(103, b"body")
+
+
+def test_wsgi_app_with_an_informational_final_status_gets_a_500(pipes: Pipes) -> None:
+    """A WSGI status is the final one: ``103`` there is an application bug, answered 500 with
+    a final frame (an informational frame would leave the server waiting for a final answer
+    that never comes)."""
+    from relays.wsgi import handle_request
+
+    def app(environ: dict, start_response: object) -> list[bytes]:
+        start_response("103 Early Hints", [("Link", "</a.css>")])  # type: ignore[operator]
+        return [b""]
+
+    pipes.request("/")
+    request = pipes.http.wait_request()
+    assert request is not None
+    handle_request(app, pipes.http, request)
+    frame = pipes.reader.read_frame()
+    assert not frame.is_stream
+    assert json.loads(frame.split()[0])["status"] == 500
