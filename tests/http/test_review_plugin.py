@@ -152,3 +152,25 @@ def test_access_log_line_has_the_status(tmp_path):
     assert entry["remote_address"] == "127.0.0.1"
     assert entry["write_bytes"] > len("no route /nowhere")
     assert entry["elapsed_ms"] >= 0
+
+
+def test_listen_error_hint_matches_the_cause():
+    """'is another server running there?' is for EADDRINUSE only: an address this host does
+    not have (EADDRNOTAVAIL) needs another fix."""
+    import pytest
+
+    from actors.system import ActorSystem, StartupError
+
+    system = ActorSystem.from_dict(
+        {
+            "server": {"command": worker_cmd()},
+            "http": {"address": "192.0.2.1:8080", "pool": {"num_workers": 1}},
+            "logs": {"level": "error", "mode": "off"},
+        }
+    )
+    with pytest.raises(StartupError) as info:
+        system.start()
+    message = str(info.value)
+    assert "http.address" in message and "192.0.2.1:8080" in message
+    assert "another server" not in message
+    assert "not an address of this host" in message

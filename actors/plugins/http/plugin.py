@@ -8,6 +8,7 @@ greenlet of :class:`~actors.plugins.http.server.HttpServer` calls
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
@@ -246,6 +247,14 @@ def _utf8_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     ]
 
 
+#: What to do about the usual reasons a listener cannot bind, by errno.
+_LISTEN_HINTS = {
+    errno.EADDRINUSE: "is another server running there? pick another http.address",
+    errno.EADDRNOTAVAIL: "that is not an address of this host; use one of its addresses or 0.0.0.0",
+    errno.EACCES: "ports below 1024 need root (or CAP_NET_BIND_SERVICE); pick a higher port",
+}
+
+
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:
     for k, v in headers:
         if k.lower() == name:
@@ -278,9 +287,10 @@ class HttpPluginActor(GeventActor):
         try:
             server.start()
         except OSError as exc:
+            hint = _LISTEN_HINTS.get(exc.errno, "check http.address")
             raise PoolError(
-                f"http.address: cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}; "
-                "is another server running there? pick another http.address"
+                f"http.address: cannot listen on {cfg.host}:{cfg.port}: "
+                f"{exc.strerror or exc}; {hint}"
             ) from None
         plugin.server = server
         log.info(
