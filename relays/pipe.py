@@ -39,7 +39,11 @@ class PipeRelay(Relay):
         self.pid = pid
         self.command = command
         self._rfd = os.dup(read_fd)
-        self._wfd = os.dup(write_fd)
+        try:
+            self._wfd = os.dup(write_fd)
+        except OSError:  # EMFILE: give the first one back
+            os.close(self._rfd)
+            raise
         os.set_blocking(self._rfd, False)
         os.set_blocking(self._wfd, False)
         self._hub = gevent.get_hub()

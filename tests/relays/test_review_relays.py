@@ -117,3 +117,33 @@ def test_late_connection_of_a_timed_out_spawn_is_dropped() -> None:
         assert pid not in listener._slots
     finally:
         listener.close()
+
+
+def test_pipe_relay_that_cannot_dup_leaks_nothing() -> None:
+    """Under fd pressure (EMFILE), when the second dup() fails the first one is closed again."""
+    import subprocess
+
+    code = """
+import os, resource
+import gevent
+from relays.pipe import PipeRelay
+gevent.get_hub()  # libev's own descriptors first
+r, w = os.pipe()
+before = len(os.listdir('/proc/self/fd'))
+probe = os.dup(0)  # the lowest free descriptor
+os.close(probe)
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (probe + 1, hard))  # room for one dup() only
+try:
+    PipeRelay(r, w, pid=1)
+except OSError as exc:
+    print('failed', exc.errno)
+resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+print('leaked', len(os.listdir('/proc/self/fd')) - before)
+"""
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=30
+    )
+    assert "failed 24" in out.stdout, out.stdout + out.stderr
+    assert "leaked 0" in out.stdout, out.stdout + out.stderr
