@@ -111,3 +111,27 @@ def test_304_carries_no_content_type(serve):
     assert b'ETag: "v1"\r\n' in raw
     assert b"Content-Type" not in raw and b"Content-Length" not in raw
     assert raw.endswith(b"\r\n\r\n")
+
+
+def test_header_name_caches_do_not_keep_what_clients_send(serve):
+    """Header names are decoded once and cached, but a client chooses them: long unique names
+    must not pile up in memory (4096 entries of up to 64 KiB each was 256 MiB, kept forever)."""
+    from actors.plugins.http import server as front
+
+    server = serve(lambda req, resp: resp.finish(b"ok"))
+
+    def client() -> None:
+        import socket
+
+        with socket.create_connection(server.address) as sock:
+            for i in range(200):
+                name = b"X-%05d-" % i + b"n" * 20_000
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n" + name + b": v\r\n\r\n")
+                got = b""
+                while not got.endswith(b"ok"):
+                    got += sock.recv(65536)
+
+    call(client)
+    assert sum(len(name) for name in front._req_names) < 1 << 20
+    # Hot names are still cached.
+    assert b"Host" in front._req_names

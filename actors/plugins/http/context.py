@@ -84,6 +84,7 @@ class UnknownStatusError(ResponseContextError):
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _canonical_cache: dict[str, str] = {}
 _CACHE_LIMIT = 4096
+_CACHE_NAME_LEN = 64
 
 
 def canonical_header_key(name: str) -> str:
@@ -110,7 +111,9 @@ def canonical_header_key(name: str) -> str:
             out.append(c)
             upper = c == "-"
         result = "".join(out)
-    if len(_canonical_cache) < _CACHE_LIMIT:
+    if len(name) <= _CACHE_NAME_LEN:  # names come from clients: keep only short ones
+        if len(_canonical_cache) >= _CACHE_LIMIT:
+            _canonical_cache.clear()  # start over: the names in use come back at once
         _canonical_cache[name] = result
     return result
 
@@ -429,6 +432,7 @@ def _clean_value(value: str) -> str:
 
 _RESPONSE_CACHE: dict[tuple[int, bytes], tuple[int, tuple[tuple[str, str], ...]]] = {}
 _RESPONSE_CACHE_MAX = 512
+_RESPONSE_CACHE_ENTRY = 8192
 
 
 def parse_response_context(flags: int, context: bytes) -> tuple[int, tuple[tuple[str, str], ...]]:
@@ -443,9 +447,11 @@ def parse_response_context(flags: int, context: bytes) -> tuple[int, tuple[tuple
     hit = _RESPONSE_CACHE.get(key)
     if hit is None:
         status, headers = _parse_response_context(flags, context)
-        if len(_RESPONSE_CACHE) >= _RESPONSE_CACHE_MAX:
-            _RESPONSE_CACHE.clear()
-        hit = _RESPONSE_CACHE[key] = (status, tuple(headers))
+        hit = (status, tuple(headers))
+        if len(context) <= _RESPONSE_CACHE_ENTRY:  # 512 big contexts could hold a lot
+            if len(_RESPONSE_CACHE) >= _RESPONSE_CACHE_MAX:
+                _RESPONSE_CACHE.clear()
+            _RESPONSE_CACHE[key] = hit
     return hit
 
 

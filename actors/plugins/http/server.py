@@ -163,6 +163,11 @@ _TOKEN_CHARS = frozenset(
     "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
 _resp_name_kind: dict[str, int] = {}
+#: The name caches keep at most this many names of at most _NAME_CACHE_LEN characters: names
+#: come from clients and workers, and must not pile up (4096 x 64 KiB was 256 MiB, kept forever).
+#: A full cache starts over, so the names in use come back at once.
+_NAME_CACHE_MAX = 4096
+_NAME_CACHE_LEN = 64
 
 
 def _resp_kind(name: str) -> int:
@@ -172,7 +177,9 @@ def _resp_kind(name: str) -> int:
             kind = _SPECIAL_RESP.get(name.lower(), _H_PLAIN)
         else:
             kind = _H_INVALID
-        if len(_resp_name_kind) < 4096:
+        if len(name) <= _NAME_CACHE_LEN:
+            if len(_resp_name_kind) >= _NAME_CACHE_MAX:
+                _resp_name_kind.clear()
             _resp_name_kind[name] = kind
     return kind
 
@@ -187,7 +194,9 @@ def _req_name(raw: bytes) -> tuple[str, int]:
     entry = _req_names.get(raw)
     if entry is None:
         entry = (raw.decode("latin-1"), _SPECIAL_REQ.get(raw.lower(), _R_PLAIN))
-        if len(_req_names) < 4096:
+        if len(raw) <= _NAME_CACHE_LEN:
+            if len(_req_names) >= _NAME_CACHE_MAX:
+                _req_names.clear()
             _req_names[raw] = entry
     return entry
 
@@ -260,6 +269,8 @@ _M_NONE, _M_BODYLESS, _M_LENGTH, _M_CHUNKED, _M_CLOSE = 0, 1, 2, 3, 4
 
 _HEAD_CACHE: dict[tuple, tuple[bytes, int, bool, bool]] = {}
 _HEAD_CACHE_MAX = 512
+#: Larger header blocks are encoded each time: 512 of them could hold hundreds of MiB.
+_HEAD_CACHE_ENTRY = 8192
 
 
 def _encode_headers(headers: list[tuple[str, str]], date: bool = True) -> tuple[bytes, int, bool]:
@@ -271,10 +282,11 @@ def _encode_headers(headers: list[tuple[str, str]], date: bool = True) -> tuple[
     if type(headers) is tuple:
         hit = _HEAD_CACHE.get(headers)
         if hit is None:
-            data, clen, close, has_date = _encode_header_lines(headers)
-            if len(_HEAD_CACHE) >= _HEAD_CACHE_MAX:
-                _HEAD_CACHE.clear()
-            hit = _HEAD_CACHE[headers] = (data, clen, close, has_date)
+            hit = _encode_header_lines(headers)
+            if len(hit[0]) <= _HEAD_CACHE_ENTRY:
+                if len(_HEAD_CACHE) >= _HEAD_CACHE_MAX:
+                    _HEAD_CACHE.clear()
+                _HEAD_CACHE[headers] = hit
         data, clen, close, has_date = hit
     else:
         data, clen, close, has_date = _encode_header_lines(headers)
