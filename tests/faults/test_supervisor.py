@@ -93,3 +93,14 @@ def test_ttl_counts_from_ready_so_a_slow_booting_worker_is_not_retired_as_it_arr
     assert int(pool.exec(Payload(b"0")).body) == second
     gevent.sleep(max(0.0, 0.5 - (time.monotonic() - arrived)))
     assert _status(pool, second) == "ready", "retired as soon as it arrived"
+
+
+def test_listing_reports_memory_growth_at_once(harness):
+    """The listing reads RSS when asked: no tick to wait for."""
+    pool = harness.pool("fault_hog", num_workers=1)
+    (before,) = pool.workers()
+    assert pool.exec(Payload(b"64:0")).body  # the worker keeps 64 MiB more
+    (after,) = pool.workers()
+    assert after["pid"] == before["pid"]
+    assert after["memory_bytes"] - before["memory_bytes"] >= 60 << 20, (before, after)
+    assert after["memoryUsage"] == after["memory_bytes"]  # RoadRunner's name, same figure
