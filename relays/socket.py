@@ -90,6 +90,10 @@ class SocketListener:
         #: The address workers must use; for tcp port 0 it holds the port actually bound.
         self.address = address
         self.handshake_timeout = handshake_timeout
+        #: How long a handshaken connection waits for the spawn that owns its pid.  A process
+        #: behind a forking wrapper reports a pid nobody spawned: without this limit each retry
+        #: of such a misconfigured pool would leave one connection open for good.
+        self.unclaimed_timeout = 60.0
         self._sock: socket.socket | None = None
         self._inode: tuple[int, int] | None = None
         self._accepter: gevent.Greenlet | None = None
@@ -221,7 +225,11 @@ class SocketListener:
                 slot.get().close()
                 slot = None
             if slot is None:
+                # Nobody waits yet (the worker was faster than its spawner, or it is a stray).
                 slot = self._slots[pid] = gevent.event.AsyncResult()
+                self._handshakes.add(
+                    gevent.spawn_later(self.unclaimed_timeout, self._expire, pid, slot)
+                )
             slot.set(relay)
             stored = True
         finally:
@@ -272,6 +280,19 @@ class SocketListener:
             f"worker pid {pid} did not connect to {self.address.raw} within {timeout:g}s "
             "(its RR_RELAY must match server.relay, and the process that connects must be "
             "the spawned one: no wrapper that forks)"
+        )
+
+    def _expire(self, pid: int, slot: gevent.event.AsyncResult) -> None:
+        if self._slots.get(pid) is not slot:
+            return  # claimed (or replaced) in time
+        del self._slots[pid]
+        slot.get().close()
+        log.warning(
+            "worker pid %d connected to %s but no spawn claimed it within %gs; connection "
+            "closed (a wrapper that forks, like sh -c, reports its child's pid)",
+            pid,
+            self.address.raw,
+            self.unclaimed_timeout,
         )
 
     def _abandon(self, pid: int) -> None:

@@ -147,3 +147,45 @@ print('leaked', len(os.listdir('/proc/self/fd')) - before)
     )
     assert "failed 24" in out.stdout, out.stdout + out.stderr
     assert "leaked 0" in out.stdout, out.stdout + out.stderr
+
+
+def test_connection_nobody_claims_is_closed() -> None:
+    """A process behind a forking wrapper (``sh -c``) connects with a pid nobody waits for; the
+    spawn times out and is retried.  Those connections must not stay open forever: one
+    descriptor leaked per retry of a misconfigured pool."""
+    listener = SocketListener(parse_relay_dsn("tcp://127.0.0.1:0"))
+    listener.unclaimed_timeout = 0.3
+    listener.start()
+    try:
+        pid = 4_000_002
+        address = (listener.address.host, listener.address.port)
+
+        def stray() -> bytes:
+            with _fake_worker(address, pid) as sock:
+                sock.settimeout(5)
+                return sock.recv(1)
+
+        started = time.monotonic()
+        assert gevent.get_hub().threadpool.apply(stray) == b""
+        assert time.monotonic() - started < 4
+        assert pid not in listener._slots
+    finally:
+        listener.close()
+
+
+def test_connection_claimed_late_but_in_time_is_kept() -> None:
+    listener = SocketListener(parse_relay_dsn("tcp://127.0.0.1:0"))
+    listener.unclaimed_timeout = 1.0
+    listener.start()
+    try:
+        pid = 4_000_003
+        address = (listener.address.host, listener.address.port)
+        sock = gevent.get_hub().threadpool.apply(_fake_worker, (address, pid))
+        gevent.sleep(0.3)
+        relay = listener.wait_for(pid, 2)
+        gevent.sleep(1.0)  # past unclaimed_timeout: a claimed relay stays open
+        assert not relay.closed
+        relay.close()
+        sock.close()
+    finally:
+        listener.close()
