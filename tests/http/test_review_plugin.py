@@ -174,3 +174,32 @@ def test_listen_error_hint_matches_the_cause():
     assert "http.address" in message and "192.0.2.1:8080" in message
     assert "another server" not in message
     assert "not an address of this host" in message
+
+
+def test_headers_named_by_trailer_are_sent_as_trailers(servers):
+    """RoadRunner's handleProtoTrailers: the headers a worker lists in ``Trailer`` leave after
+    the body (so the body is chunked), and the ``Trailer`` key itself is dropped."""
+
+    def exchange(addr: tuple[str, int]) -> tuple[int, list[tuple[str, str]], list[bytes], bytes]:
+        with socket.create_connection(addr, timeout=TIMEOUT) as sock:
+            sock.sendall(b"GET /trailer HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            reader = RawReader(sock)
+            status, headers = reader.head()
+            chunks = []
+            while True:
+                size = int(reader.until(b"\r\n")[:-2], 16)
+                if size == 0:
+                    break
+                chunks.append(reader.exactly(size))
+                reader.exactly(2)
+            return status, headers, chunks, reader.until(b"\r\n\r\n")
+
+    s = servers(_review_worker())
+    status, headers, chunks, trailer = call(exchange, s.addr)
+    names = {k.lower(): v for k, v in headers}
+    assert status == 200
+    assert names.get("transfer-encoding") == "chunked"
+    assert "x-sum" not in names and "trailer" not in names
+    assert names.get("x-keep") == "1"
+    assert b"".join(chunks) == b"data"
+    assert trailer == b"X-Sum: abc\r\n\r\n"

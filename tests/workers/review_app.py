@@ -4,6 +4,7 @@
 * ``/header``            200 with non-ASCII header values (``café Ω``, ``café``)
 * ``/empty-then-error``  a stream whose first frame has a status and no body, then an ERROR frame
 * ``/empty-then-crash``  the same first frame, then the process exits
+* ``/trailer``           ``Trailer: X-Sum`` and ``X-Sum``: RoadRunner sends X-Sum as a trailer
 * ``/sleep``             ``?s=S``: sleeps, then answers ``slept``
 """
 
@@ -40,6 +41,9 @@ def handle(http: HttpWorker, request: Request) -> None:
     elif path == "/empty-then-crash":
         _empty_first_chunk(http)
         os._exit(3)
+    elif path == "/trailer":
+        headers = {"Trailer": ["X-Sum, X-Absent"], "X-Sum": ["abc"], "X-Keep": ["1"]}
+        http.respond(200, b"data", headers)
     elif path == "/sleep":
         time.sleep(float(parse_qs(request.query).get("s", ["0.5"])[0]))
         http.respond(200, b"slept")

@@ -25,6 +25,7 @@ from actors.plugins.http.context import (
     ResponseContextError,
     UnknownStatusError,
     build_request_context,
+    canonical_header_key,
     parse_response_context,
     prepare_body,
 )
@@ -153,6 +154,7 @@ class HttpPlugin:
             stream.close()  # a stream not read to its end is stopped, its worker released
 
     def _relay_response(self, resp: ResponseWriter, stream: Any) -> None:
+        trailers = None
         for chunk in stream:
             if resp.client_gone.is_set() and not chunk.end_of_stream:
                 # Stop the worker's stream, and close without the last chunk: a client that only
@@ -171,19 +173,20 @@ class HttpPlugin:
                     # 103 Early Hints & co: their own headers only (RoadRunner v6 behaviour).
                     resp.send_informational(status, headers)
                     continue
+                headers, trailers = _split_trailers(headers)
                 resp.start(status, headers)
             if chunk.end_of_stream:
                 # A whole response (or the last frame of a stream): finish() sends it with a
                 # Content-Length in one sendall, or closes the chunked body with its data.
                 if not resp.started:
                     resp.start(200, [])
-                resp.finish(chunk.body)
+                resp.finish(chunk.body, trailers)
                 return
             if not resp.started:
                 resp.start(200, [])
             if chunk.body:
                 resp.write(chunk.body)
-        resp.finish()
+        resp.finish(b"", trailers)
 
     def _fail(
         self,
@@ -226,6 +229,30 @@ _UNAVAILABLE = {
     QueueFullError: b"too many requests queued\n",
     PoolStoppedError: b"the server is shutting down\n",
 }
+
+
+def _split_trailers(
+    headers: tuple[tuple[str, str], ...],
+) -> tuple[tuple[tuple[str, str], ...], list[tuple[str, str]] | None]:
+    """RoadRunner's ``handleProtoTrailers``: the headers named in ``Trailer`` (comma-separated)
+    leave after the body instead of in the head, and ``Trailer`` itself is not sent.
+
+    Returns ``(headers, trailers)``; ``trailers`` is None (and ``headers`` the same object, so
+    the encoded head stays cached) when the worker declared none, the usual case.
+    """
+    for name, _ in headers:
+        if name == "Trailer":
+            break
+    else:
+        return headers, None
+    named = {
+        canonical_header_key(key.strip(" \t"))
+        for name, value in headers
+        if name == "Trailer"
+        for key in value.split(",")
+    }
+    head = tuple(h for h in headers if h[0] != "Trailer" and h[0] not in named)
+    return head, [h for h in headers if h[0] in named]
 
 
 def _utf8_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
