@@ -307,12 +307,6 @@ class SocketListener:
             del self._abandoned[old]
         self._abandoned[pid] = now + self.handshake_timeout + _ALIVE_POLL
 
-    def discard(self, pid: int) -> None:
-        """Forget worker ``pid``: close its relay if it connected but was never claimed."""
-        slot = self._slots.pop(pid, None)
-        if slot is not None and slot.ready():
-            slot.get().close()
-
     def close(self) -> None:
         """Stop listening, drop unclaimed connections and remove the unix socket file."""
         if self._closed:
