@@ -253,34 +253,28 @@ class SocketListener:
         if slot is None:
             slot = self._slots[pid] = gevent.event.AsyncResult()
         deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            step = remaining if alive is None else min(remaining, _ALIVE_POLL)
-            if slot.wait(step) is not None or slot.ready():
-                self._slots.pop(pid, None)
-                return slot.get()
-            if alive is not None and not alive():
+        try:
+            while not slot.ready():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._abandon(pid)
+                    raise RelayTimeoutError(
+                        f"worker pid {pid} did not connect to {self.address.raw} within "
+                        f"{timeout:g}s (its RR_RELAY must match server.relay, and the process "
+                        "that connects must be the spawned one: no wrapper that forks)"
+                    )
+                slot.wait(remaining if alive is None else min(remaining, _ALIVE_POLL))
                 if slot.ready():
-                    self._slots.pop(pid, None)
-                    return slot.get()
-                self._slots.pop(pid, None)
-                raise RelayTimeoutError(
-                    f"worker pid {pid} exited before connecting to {self.address.raw}"
-                )
-            if self._closed:
-                raise RelayError(f"the relay listener on {self.address.raw} is closed")
-        if slot.ready():
-            self._slots.pop(pid, None)
+                    break
+                if alive is not None and not alive():
+                    raise RelayTimeoutError(
+                        f"worker pid {pid} exited before connecting to {self.address.raw}"
+                    )
+                if self._closed:
+                    raise RelayError(f"the relay listener on {self.address.raw} is closed")
             return slot.get()
-        self._slots.pop(pid, None)
-        self._abandon(pid)
-        raise RelayTimeoutError(
-            f"worker pid {pid} did not connect to {self.address.raw} within {timeout:g}s "
-            "(its RR_RELAY must match server.relay, and the process that connects must be "
-            "the spawned one: no wrapper that forks)"
-        )
+        finally:
+            self._slots.pop(pid, None)
 
     def _expire(self, pid: int, slot: gevent.event.AsyncResult) -> None:
         if self._slots.get(pid) is not slot:
