@@ -203,3 +203,11 @@ def test_headers_named_by_trailer_are_sent_as_trailers(servers):
     assert names.get("x-keep") == "1"
     assert b"".join(chunks) == b"data"
     assert trailer == b"X-Sum: abc\r\n\r\n"
+
+
+def test_request_read_timeout_is_roadrunners(servers):
+    """RoadRunner's http server gives a request 5 minutes to arrive (ReadTimeout); with 60 s a
+    100 MiB upload over a 1 MiB/s link was answered 408 here and accepted by RoadRunner.  The
+    body is read before a worker is taken, so a slow upload costs no worker."""
+    s = servers()
+    assert s.plugin.server.read_timeout == 300.0

@@ -40,6 +40,9 @@ __all__ = ["HttpPlugin", "HttpPluginActor"]
 log = logging.getLogger("greenrunner.http")
 
 MIB = 1024 * 1024
+#: RoadRunner's fixed ReadTimeout (servers/http11): a whole request, body included, may take
+#: 5 minutes to arrive.  The body is read before a worker is taken, so this costs no worker.
+_READ_TIMEOUT = 300.0
 _TEXT = [("Content-Type", "text/plain; charset=utf-8")]
 
 
@@ -308,6 +311,7 @@ class HttpPluginActor(GeventActor):
             cfg.port,
             plugin.handle,
             max_request_size=cfg.max_request_size * MIB,
+            read_timeout=_READ_TIMEOUT,
             access_log=plugin.access_log if cfg.access_logs else None,
             logger=log,
         )
