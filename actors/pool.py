@@ -41,6 +41,10 @@ log = logging.getLogger("greenrunner.pool")
 
 #: How long a failed replacement waits before the next try, at most.
 MAX_RESPAWN_BACKOFF = 30.0
+#: The longest pause between restarts of workers that keep dying right after starting.
+MAX_CRASH_LOOP_BACKOFF = 10.0
+#: A worker that lived this long before dying was not part of a crash loop.
+HEALTHY_LIFETIME = 5.0
 
 
 class PoolActor(GeventActor):
@@ -61,6 +65,8 @@ class PoolActor(GeventActor):
         self.handles: dict[int, WorkerHandle] = {}
         self.destroyed = False
         self._respawners: set[gevent.Greenlet] = set()
+        self._fast_deaths = 0
+        self._last_fast_death = 0.0
 
     def _spec(self) -> WorkerSpec:
         spec = self.spec_factory()
@@ -114,10 +120,12 @@ class PoolActor(GeventActor):
         known = self.handles.pop(handle.pid, None) is handle
         if not known or self.destroyed or handle.fsm.state is State.DESTROYED:
             return
-        level = logging.INFO if handle.retire_reason in ("", "max_jobs") else logging.WARNING
+        delay = self._crash_loop_delay(handle)
+        expected = handle.retire_reason not in ("", "relay broken")
         log.log(
-            level,
-            "worker stopped, and will be restarted",
+            logging.ERROR if delay else logging.INFO if expected else logging.WARNING,
+            "worker stopped, and will be restarted"
+            + (f" in {delay:g}s: workers keep dying right after they start" if delay else ""),
             extra={
                 "fields": {
                     "pool": self.name,
@@ -128,10 +136,32 @@ class PoolActor(GeventActor):
                 }
             },
         )
-        self._start_respawn()
+        self._start_respawn(delay)
 
-    def _start_respawn(self) -> None:
-        g = gevent.spawn(self._respawn)
+    def _crash_loop_delay(self, handle: WorkerHandle) -> float:
+        """Back off when workers die unexpectedly soon after starting (a crash loop).
+
+        A worker that boots, answers the handshake and dies would otherwise be
+        replaced as fast as it boots, burning CPU and flooding the logs.  The
+        third such death in a row waits 0.25 s, then the wait doubles up to
+        ``MAX_CRASH_LOOP_BACKOFF``; a worker that lives ``HEALTHY_LIFETIME``
+        or a quiet minute resets the count.
+        """
+        now = time.monotonic()
+        unexpected = handle.retire_reason in ("", "relay broken")
+        if not unexpected or now - handle.created >= HEALTHY_LIFETIME:
+            self._fast_deaths = 0
+            return 0.0
+        if now - self._last_fast_death > 60.0:
+            self._fast_deaths = 0
+        self._last_fast_death = now
+        self._fast_deaths += 1
+        if self._fast_deaths < 3:
+            return 0.0
+        return min(0.25 * 2 ** (self._fast_deaths - 3), MAX_CRASH_LOOP_BACKOFF)
+
+    def _start_respawn(self, delay: float = 0.0) -> None:
+        g = gevent.spawn_later(delay, self._respawn) if delay else gevent.spawn(self._respawn)
         self._respawners.add(g)
         g.link(self._respawners.discard)
 

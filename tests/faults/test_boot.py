@@ -147,14 +147,6 @@ def test_boot_failure_loop_keeps_answering_no_free_workers_without_spinning(harn
     assert wait_for(lambda: len(pids(pool)) == 2, timeout=20)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "actors/pool.py PoolActor.worker_exited respawns at once, with no backoff, when a "
-        "worker dies right after a successful handshake: a crash loop restarts workers as "
-        "fast as they boot (the backoff of _respawn only applies to failed spawns)"
-    ),
-)
 def test_crash_loop_after_the_handshake_is_backed_off(pipes, scratch):
     crash, attempts = scratch / "crash", scratch / "attempts"
     pool = pipes.pool(
