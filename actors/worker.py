@@ -164,12 +164,14 @@ class WorkerHandle:
                 f"worker_exec_with_timeout: ExecTTL: context deadline exceeded "
                 f"(exec_ttl={exec_ttl:g}s; worker pid {self.pid} was killed)"
             ) from None
-        except RelayClosedError:
+        except RelayClosedError as exc:
             self._broken()
             self.process.wait(timeout=0.2)
+            detail = str(exc)
+            detail = f"; {detail}" if "middle of a frame" in detail else ""
             raise WorkerCrashedError(
                 f"sync_worker_receive_frame: Network: EOF (worker pid {self.pid} "
-                f"{self.process.describe_exit()} while handling the request)"
+                f"{self.process.describe_exit()} while handling the request{detail})"
             ) from None
         except (FrameError, RelayError) as exc:
             self._broken()
