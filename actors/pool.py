@@ -25,6 +25,7 @@ from actors.errors import (
     PoolError,
     PoolStoppedError,
     QueueFullError,
+    WorkerCrashedError,
     WorkerError,
     WorkerProtocolError,
 )
@@ -402,6 +403,19 @@ class Pool:
                 continue  # retired between the hand-over and now
             try:
                 w.send(payload, flags)
+            except WorkerCrashedError:
+                # The worker died before it could read the request (EPIPE on its
+                # stdin or socket): nothing ran, so another worker may take it.
+                self._release(w)
+                attempts += 1
+                if attempts > self.cfg.num_workers + 3:
+                    raise
+                continue
+            except BaseException:
+                _abandon(w)
+                self._release(w)
+                raise
+            try:
                 frame = w.receive(self.exec_ttl)
                 if not frame.is_error:
                     context, body = _split(w, frame)

@@ -322,3 +322,25 @@ def test_reset_that_cannot_start_workers_reports_and_heals(harness, tmp_path):
     flag.unlink()  # fixed: the pool refills by itself, no second reset needed
     assert wait_for(lambda: len(pids(pool)) == 2, timeout=15)
     assert int(pool.exec(Payload(b"x")).body) in pids(pool)
+
+
+@pytest.mark.parametrize("relay_kind", ["pipes", "unix"])
+def test_request_to_a_worker_that_just_died_is_rerun_elsewhere(relay_kind, tmp_path):
+    from tests.core.conftest import Harness
+
+    harness = Harness(relay_kind, tmp_path)
+    try:
+        pool = harness.pool("pid", num_workers=1)
+        (pid,) = pids(pool)
+        os.kill(pid, signal.SIGKILL)
+        # Block the hub (time.sleep, not gevent.sleep) until the process is dead, so the
+        # pool cannot have noticed yet: the dead worker is still first in the free list.
+        deadline = time.monotonic() + 5
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not alive(pid)
+        # The request never reached the dead worker (the send fails), so it runs on the
+        # replacement instead of failing.
+        assert int(pool.exec(Payload(b"x")).body) != pid
+    finally:
+        harness.close()
