@@ -573,9 +573,15 @@ class ResponseStream(Iterator[Payload]):
         if self.done or self.worker is None:
             self._first = None
             return
-        if not self.worker.cancel_stream(self.pool.cfg.stream_timeout):
-            self.worker.retire_reason = "stream not stopped in time"
-        self._finish()
+        worker = self.worker
+        try:
+            if not worker.cancel_stream(self.pool.cfg.stream_timeout):
+                worker.retire_reason = "stream not stopped in time"
+        except BaseException:
+            _abandon(worker)  # interrupted mid-drain: the relay may hold stale frames
+            raise
+        finally:
+            self._finish()
 
     def close(self) -> None:
         if not self.done:

@@ -194,22 +194,27 @@ class WorkerHandle:
         Returns False (and kills the worker) if it does not end the stream
         within ``stream_timeout``.
         """
+        timer = gevent.Timeout(stream_timeout)
         try:
             self.relay.send(_STREAM_STOP)
-            with gevent.Timeout(stream_timeout):
-                while True:
-                    frame = self.relay.receive()
-                    if frame.byte10 & PING:
-                        self.relay.send(_PONG)
-                    if not frame.is_stream:
-                        return True
-        except gevent.Timeout:
+            timer.start()
+            while True:
+                frame = self.relay.receive()
+                if frame.byte10 & PING:
+                    self.relay.send(_PONG)
+                if not frame.is_stream:
+                    return True
+        except gevent.Timeout as exc:
+            if exc is not timer:
+                raise  # the caller's own deadline, not ours
             log.warning(
                 "worker did not end its stream after STOP, killing it",
                 extra={"fields": {"pid": self.pid, "stream_timeout": stream_timeout}},
             )
         except (OSError, RelayClosedError, FrameError, RelayError):
             pass
+        finally:
+            timer.close()
         self._broken()
         return False
 

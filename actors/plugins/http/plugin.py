@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import time
 from typing import Any
 
 import gevent
@@ -334,8 +335,9 @@ class HttpPluginActor(GeventActor):
         """Listener first, so requests in flight finish on live workers, then the pool."""
         plugin = self.plugin
         budget = timeout if timeout is not None else plugin.cfg.pool.destroy_timeout
+        deadline = time.monotonic() + budget  # one budget for both steps, not one each
         if plugin.server is not None:
             plugin.server.stop(budget)
         if plugin.pool is not None:
-            plugin.pool.destroy(budget)
+            plugin.pool.destroy(max(1.0, deadline - time.monotonic()))
         gevent.sleep(0)
