@@ -205,12 +205,16 @@ class FrameReader:
     it may block (a socket, a pipe, or a gevent wrapper around either).
     """
 
-    __slots__ = ("_buf", "_recv", "chunk")
+    __slots__ = ("_buf", "_recv", "chunk", "max_payload")
 
     def __init__(self, recv: Callable[[int], bytes], chunk: int = 65536) -> None:
         self._recv = recv
         self._buf = bytearray()
         self.chunk = chunk
+        #: Refuse frames announcing more than this many payload bytes (None: no limit).
+        #: Set while the peer is not yet trusted, e.g. before the pid handshake, so a
+        #: stray client of a socket relay cannot make the server buffer 4 GiB.
+        self.max_payload: int | None = None
 
     @property
     def buffered(self) -> bytes:
@@ -235,6 +239,12 @@ class FrameReader:
         self._fill(HEADER_SIZE)
         buf = self._buf
         hl, flags, size, byte10 = parse_header(bytes(buf[:HEADER_SIZE]))
+        if self.max_payload is not None and size > self.max_payload:
+            raise FrameError(
+                f"frame announces {size} payload bytes, more than the {self.max_payload} "
+                "allowed here",
+                bytes(buf[:HEADER_SIZE]),
+            )
         total = hl * 4 + size
         if len(buf) < total:
             self._fill(total)

@@ -175,6 +175,10 @@ class Relay:
         return bytes(out)
 
 
+#: A pid answer is a few bytes of JSON; anything far bigger is not a worker.
+HANDSHAKE_MAX_PAYLOAD = 4096
+
+
 def handshake(relay: Relay, timeout: float) -> int:
     """Send the pid request and return the pid the worker reports.
 
@@ -194,6 +198,8 @@ def handshake(relay: Relay, timeout: float) -> int:
 
 def _ask_pid(relay: Relay, timeout: float) -> int:
     timer = gevent.Timeout(timeout)
+    reader = relay._reader
+    reader.max_payload = HANDSHAKE_MAX_PAYLOAD  # an untrusted peer until it answers
     try:
         with timer:
             relay.send(pid_request())
@@ -205,6 +211,8 @@ def _ask_pid(relay: Relay, timeout: float) -> int:
             f"worker did not answer the pid handshake within {timeout:g}s "
             f"({relay.kind} relay, pid {relay.pid or 'unknown'})"
         ) from None
+    finally:
+        reader.max_payload = None
     if not frame.is_control:
         raise ProtocolError(
             "unexpected response, header is missing, no CONTROL flag", frame.payload[:512]

@@ -151,3 +151,22 @@ def test_close_drops_unclaimed_connections(sockets: Harness) -> None:
     assert worker.wait(timeout=10) == 0
     if sockets.kind == "unix":
         assert not os.path.exists(sockets.listener.address.path)
+
+
+def test_a_client_announcing_a_huge_frame_is_refused_before_the_handshake() -> None:
+    """A stray client of the relay port cannot make the server buffer gigabytes."""
+    import socket as pysocket
+    import struct
+    import zlib
+
+    def stray_client(addr: tuple[str, int]) -> bytes:
+        with pysocket.create_connection(addr, timeout=5) as s:
+            assert s.recv(64)  # the pid request
+            head6 = struct.pack("<BBI", 0x13, 0x01, 3 << 30)  # CONTROL, 3 GiB payload
+            s.sendall(head6 + struct.pack("<I", zlib.crc32(head6)) + b"\0\0")
+            return s.recv(1)  # b"" once the server drops the connection
+
+    with SocketListener(parse_relay_dsn("tcp://127.0.0.1:0")) as listener:
+        # A real thread: this blocking client must not block the hub serving it.
+        got = gevent.get_hub().threadpool.apply(stray_client, (listener.address.address,))
+    assert got == b""
