@@ -9,10 +9,7 @@ import signal
 import socket
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from actors.system import ActorSystem
 
@@ -82,20 +79,6 @@ class Harness:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.short_dir, ignore_errors=True)
-
-
-@pytest.fixture(params=RELAYS)
-def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    h = Harness(request.param, tmp_path)
-    yield h
-    h.close()
-
-
-@pytest.fixture
-def pipes(tmp_path: Path) -> Iterator[Harness]:
-    h = Harness("pipes", tmp_path)
-    yield h
-    h.close()
 
 
 def alive(pid: int) -> bool:

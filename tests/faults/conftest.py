@@ -20,39 +20,8 @@ import gevent
 import pytest
 
 from tests.core.conftest import RELAYS, Harness, alive
-from tests.http.conftest import Servers
 
 __all__ = ["RELAYS", "Harness", "alive", "children", "kill_all", "pids", "wait_for"]
-
-
-@pytest.fixture(params=RELAYS)
-def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    h = Harness(request.param, tmp_path)
-    yield h
-    h.close()
-
-
-@pytest.fixture
-def pipes(tmp_path: Path) -> Iterator[Harness]:
-    h = Harness("pipes", tmp_path)
-    yield h
-    h.close()
-
-
-@pytest.fixture(params=["tcp", "unix"])
-def sockets(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    h = Harness(request.param, tmp_path)
-    yield h
-    h.close()
-
-
-@pytest.fixture
-def servers() -> Iterator[Servers]:
-    factory = Servers()
-    try:
-        yield factory
-    finally:
-        factory.close()
 
 
 @pytest.fixture

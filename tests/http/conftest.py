@@ -15,7 +15,6 @@ import signal
 import socket
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -131,15 +130,6 @@ class Servers:
                     os.kill(pid, signal.SIGKILL)
         for d in self.dirs:
             shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture
-def servers() -> Iterator[Servers]:
-    factory = Servers()
-    try:
-        yield factory
-    finally:
-        factory.close()
 
 
 @pytest.fixture
