@@ -8,8 +8,6 @@ fixtures that hand them out are defined once, here.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,11 +47,3 @@ def servers() -> Iterator[Servers]:
         yield factory
     finally:
         factory.close()
-
-
-@pytest.fixture
-def short_dir() -> Iterator[Path]:
-    """A short temp dir (AF_UNIX paths must fit in ~108 bytes), removed afterwards."""
-    d = tempfile.mkdtemp(prefix="gr-")
-    yield Path(d)
-    shutil.rmtree(d, ignore_errors=True)
