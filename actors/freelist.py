@@ -9,6 +9,9 @@ or on destroy.  During a reset takers wait instead of failing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import gevent
 import gevent.event
 import gevent.queue
@@ -16,6 +19,9 @@ from gevent import getcurrent
 
 from actors.errors import NoFreeWorkersError, PoolStoppedError
 from actors.fsm import State
+
+if TYPE_CHECKING:  # the worker module imports nothing from here; typing only
+    from actors.worker import WorkerHandle
 
 __all__ = ["Cancelled", "FreeList"]
 
@@ -36,7 +42,7 @@ class FreeList:
     queue never needs random removal.
     """
 
-    def __init__(self, on_stale=None) -> None:
+    def __init__(self, on_stale: Callable[[WorkerHandle], None] | None = None) -> None:
         self._queue: gevent.queue.Queue = gevent.queue.Queue()
         self._destroyed = False
         self._resumed = gevent.event.Event()
@@ -51,10 +57,10 @@ class FreeList:
     def waiting(self) -> int:
         return self._waiting
 
-    def idle(self) -> list:
+    def idle(self) -> list[WorkerHandle]:
         return [w for w in self._queue.queue if w is not _STOPPED]
 
-    def take(self, timeout: float, cancel: gevent.event.Event | None = None):
+    def take(self, timeout: float, cancel: gevent.event.Event | None = None) -> WorkerHandle:
         """Return a READY worker, waiting up to ``timeout`` seconds."""
         if self._destroyed:
             raise _stopped()
@@ -75,7 +81,7 @@ class FreeList:
                 return w
             self._stale(w)
 
-    def _get(self, remaining: float, cancel: gevent.event.Event | None, timeout: float):
+    def _get(self, remaining: float, cancel: gevent.event.Event | None, timeout: float) -> Any:
         if remaining <= 0:
             raise self._no_free(timeout)
         self._waiting += 1
@@ -84,7 +90,9 @@ class FreeList:
         finally:
             self._waiting -= 1
 
-    def _get_blocking(self, remaining: float, cancel: gevent.event.Event | None, timeout: float):
+    def _get_blocking(
+        self, remaining: float, cancel: gevent.event.Event | None, timeout: float
+    ) -> Any:
         if cancel is None:
             try:
                 return self._queue.get(timeout=remaining)
@@ -132,7 +140,7 @@ class FreeList:
             f"requests"
         )
 
-    def put(self, worker) -> None:
+    def put(self, worker: WorkerHandle) -> None:
         """Return an idle worker; the oldest waiting request gets it."""
         if not self._destroyed:
             self._queue.put(worker)
@@ -144,7 +152,7 @@ class FreeList:
     def resume(self) -> None:
         self._resumed.set()
 
-    def drain(self) -> list:
+    def drain(self) -> list[WorkerHandle]:
         """Remove and return every idle worker (reset, destroy)."""
         out = []
         while True:
@@ -162,7 +170,7 @@ class FreeList:
         self._queue.put(_STOPPED)
         self._resumed.set()
 
-    def _stale(self, w) -> None:
+    def _stale(self, w: WorkerHandle) -> None:
         if self._on_stale is not None:
             self._on_stale(w)
 
