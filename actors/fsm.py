@@ -123,9 +123,6 @@ class WorkerFSM:
         if not self.transition(target):
             raise IllegalTransition(f"{self.state.label} -> {target.label}")
 
-    def is_(self, *states: State) -> bool:
-        return self.state in states
-
     @property
     def retiring(self) -> bool:
         return self.state in RETIRING

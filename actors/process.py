@@ -251,10 +251,6 @@ class WorkerProcess:
 
     # -- lifecycle --------------------------------------------------------
 
-    @property
-    def returncode(self) -> int | None:
-        return self.popen.poll()
-
     def alive(self) -> bool:
         return self.popen.poll() is None
 

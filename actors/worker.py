@@ -12,12 +12,11 @@ relay between ``take`` and ``release``.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -419,27 +418,12 @@ class WorkerActor(GeventActor):
         proc.wait(timeout=5)
         return False
 
-    def kill_worker(self) -> None:
-        if self.handle is not None:
-            self.handle.fsm.transition(State.STOPPING)
-            self.handle.process.kill()
-            self.handle.fsm.transition(State.STOPPED)
-
     def wait_exit(self, timeout: float | None = None) -> bool:
         """Block until the exit has been fully processed (pipes closed, pool told)."""
         if self._watcher is None:
             return True
         self._watcher.join(timeout=timeout)
         return self._watcher.dead
-
-
-def decode_control(frame: Frame) -> Mapping[str, Any]:
-    """Parse a control frame's JSON; empty mapping when unparseable."""
-    try:
-        data = json.loads(frame.payload or b"{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def start_worker(spec: WorkerSpec) -> WorkerHandle:
