@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
-import socket
 import sys
 import tempfile
 from pathlib import Path
 
 from actors.system import ActorSystem
+from tests.procs import free_port, kill_all
 
 WORKERS = Path(__file__).resolve().parents[1] / "workers"
 RELAYS = ["pipes", "tcp", "unix"]
@@ -19,12 +16,6 @@ RELAYS = ["pipes", "tcp", "unix"]
 
 def worker_cmd(name: str) -> list[str]:
     return [sys.executable, str(WORKERS / f"{name}.py")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def relay_dsn(kind: str, short_dir: str) -> str:
@@ -75,19 +66,5 @@ class Harness:
             for p in s.pools.values():
                 pids += [w["pid"] for w in p.workers()]
             s.stop(timeout=3)
-        for pid in pids:  # belt and braces: nothing may outlive a test
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        kill_all(pids)  # belt and braces: nothing may outlive a test
         shutil.rmtree(self.short_dir, ignore_errors=True)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except OSError:
-        return False

@@ -19,20 +19,11 @@ from actors.errors import (
     WorkerError,
 )
 from relays import Payload
-from tests.core.conftest import alive
+from tests.procs import alive, wait_for
 
 
 def pids(pool) -> set[int]:
     return {w["pid"] for w in pool.workers()}
-
-
-def wait_for(cond, timeout: float = 10.0, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        gevent.sleep(step)
-    return False
 
 
 def test_echo_with_context(harness):

@@ -17,7 +17,8 @@ import pytest
 from actors.errors import AllocateError
 from actors.system import ActorSystem, StartupError
 from relays import Payload
-from tests.core.conftest import WORKERS, alive, free_port, worker_cmd
+from tests.core.conftest import WORKERS, worker_cmd
+from tests.procs import alive, children, free_port, ppid, state
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -238,20 +239,6 @@ def test_unknown_group_is_a_startup_error(tmp_path):
 # -- the CLI ------------------------------------------------------------------------------
 
 
-def _children(pid: int) -> set[int]:
-    out = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.add(int(entry.name))
-    return out
-
-
 def test_sigterm_drains_and_exits_zero(tmp_path):
     port = free_port()
     cfg = tmp_path / "rr.yaml"
@@ -282,9 +269,9 @@ def test_sigterm_drains_and_exits_zero(tmp_path):
         import http.client
 
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and len(_children(proc.pid)) < 2:
+        while time.monotonic() < deadline and len(children(proc.pid)) < 2:
             time.sleep(0.1)
-        workers = _children(proc.pid)
+        workers = children(proc.pid)
         assert len(workers) == 2
         for _ in range(50):
             try:
@@ -426,13 +413,6 @@ def test_stop_leaves_no_actor_running(tmp_path):
     assert set(pykka.ActorRegistry.get_all()) - before == set()
 
 
-def _state(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return None  # gone: reaped
-
-
 def test_orphaned_grandchildren_are_reaped(tmp_path):
     port = free_port()
     cfg = tmp_path / "rr.yaml"
@@ -463,22 +443,15 @@ def test_orphaned_grandchildren_are_reaped(tmp_path):
             conn.request("GET", "/")
             grandchildren.append(int(conn.getresponse().read()))
         # The orphans were adopted by the server (a child subreaper), not by init.
-        parents = {_ppid(g) for g in grandchildren if _state(g) not in (None, "Z")}
+        parents = {ppid(g) for g in grandchildren if state(g) not in (None, "Z")}
         assert parents <= {proc.pid}
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(_state(g) is not None for g in grandchildren):
+        while time.monotonic() < deadline and any(state(g) is not None for g in grandchildren):
             time.sleep(0.05)
-        assert [g for g in grandchildren if _state(g) is not None] == [], "zombies left"
+        assert [g for g in grandchildren if state(g) is not None] == [], "zombies left"
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-
-
-def _ppid(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return -1
 
 
 def test_rr_rpc_reaches_worker_when_rpc_is_configured(tmp_path):

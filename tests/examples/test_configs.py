@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.examples._serve import Server, free_port, serve, wait_gone
+from tests.examples._serve import Server, serve, wait_gone
+from tests.procs import free_port
 
 HELLO = b"Hello from Greenrunner"
 

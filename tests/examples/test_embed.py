@@ -6,7 +6,8 @@ import re
 import subprocess
 import sys
 
-from tests.examples._serve import ROOT, alive
+from tests.examples._serve import ROOT
+from tests.procs import alive
 
 
 def test_embed_example_runs_and_explains_itself() -> None:

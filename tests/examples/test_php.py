@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from actors.system import ActorSystem
-from tests.examples._serve import ROOT, free_port, serve, wait_gone
+from tests.examples._serve import ROOT, serve, wait_gone
+from tests.procs import free_port
 
 PHP_DIR = ROOT / "examples" / "php"
 

@@ -6,20 +6,16 @@ ActorSystem they built, SIGKILL any worker left over and remove their short temp
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import gevent
 import pytest
 
-from tests.core.conftest import RELAYS, Harness, alive
+from tests.core.conftest import RELAYS, Harness
+from tests.procs import alive, children, kill_all, wait_for
 
 __all__ = ["RELAYS", "Harness", "alive", "children", "kill_all", "pids", "wait_for"]
 
@@ -34,36 +30,3 @@ def scratch() -> Iterator[Path]:
 
 def pids(pool: Any) -> set[int]:
     return {w["pid"] for w in pool.workers()}
-
-
-def wait_for(cond: Callable[[], Any], timeout: float = 10.0, step: float = 0.05) -> Any:
-    """Poll ``cond`` cooperatively (the hub keeps serving); its last value, truthy or not."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value or time.monotonic() > deadline:
-            return value
-        gevent.sleep(step)
-
-
-def children(script: str, parent: int | None = None) -> set[int]:
-    """Live (non-zombie) children of ``parent`` (default: this process) running ``script``."""
-    parent = os.getpid() if parent is None else parent
-    out = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(fields[1]) == parent and fields[0] != "Z" and script.encode() in cmdline:
-            out.add(int(entry.name))
-    return out
-
-
-def kill_all(pids_: set[int] | list[int]) -> None:
-    for pid in pids_:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)

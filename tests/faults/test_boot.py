@@ -50,7 +50,7 @@ def test_command_that_is_not_executable_is_named(pipes, scratch):
 
 def test_worker_that_never_answers_the_handshake_is_bounded_and_killed(harness):
     """Pipes: never reads the pid request.  tcp/unix: connects, then never answers."""
-    before = children("fault_hang_handshake.py")
+    before = children(script="fault_hang_handshake.py")
     started = time.monotonic()
     with pytest.raises(AllocateError) as info:
         harness.pool(
@@ -63,7 +63,7 @@ def test_worker_that_never_answers_the_handshake_is_bounded_and_killed(harness):
     assert elapsed < 6, f"the spawn was not bounded: {elapsed:.1f}s"
     assert "within" in str(info.value), str(info.value)
     # The hung process was killed and reaped, not left behind.
-    assert wait_for(lambda: children("fault_hang_handshake.py") == before, timeout=5), (
+    assert wait_for(lambda: children(script="fault_hang_handshake.py") == before, timeout=5), (
         "the hung worker outlived its failed spawn"
     )
 

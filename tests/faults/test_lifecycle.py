@@ -35,17 +35,17 @@ def _settled(pool, n: int) -> bool:
         len(workers) == n
         and all(w["statusStr"] == "ready" for w in workers)
         and all(alive(p) for p in mine)
-        and children(SCRIPT) == mine
+        and children(script=SCRIPT) == mine
     )
 
 
 def _assert_stays_settled(pool, n: int, seconds: float = 1.0) -> None:
     assert wait_for(lambda: _settled(pool, n), timeout=20), (
-        f"pool did not settle at {n}: {pool.workers()} processes {sorted(children(SCRIPT))}"
+        f"pool did not settle at {n}: {pool.workers()} processes {sorted(children(script=SCRIPT))}"
     )
     deadline = time.monotonic() + seconds  # no late joiner shows up afterwards
     while time.monotonic() < deadline:
-        assert _settled(pool, n), f"{pool.workers()} processes {sorted(children(SCRIPT))}"
+        assert _settled(pool, n), f"{pool.workers()} processes {sorted(children(script=SCRIPT))}"
         gevent.sleep(0.1)
 
 
@@ -58,7 +58,7 @@ def test_reset_racing_with_external_kills_ends_at_full_size(harness):
         resetter = gevent.spawn(pool.reset)
         for _ in range(4):  # old ones, new ones mid-spawn, new ones just added
             gevent.sleep(rnd.uniform(0.0, 0.06))
-            live = sorted(children(SCRIPT))
+            live = sorted(children(script=SCRIPT))
             if live:
                 os.kill(rnd.choice(live), signal.SIGKILL)
         # A new worker killed during its spawn fails this reset; the pool refills anyway.

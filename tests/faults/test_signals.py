@@ -88,7 +88,7 @@ def test_second_signal_exits_at_once_and_leaves_no_worker(scratch, first, second
         addr = wait_for(lambda: _address(log), timeout=30, what="the server to listen")
         workers = wait_for(
             lambda: (
-                len(children("http_app.py", proc.pid)) == 2 and children("http_app.py", proc.pid)
+                len(children(proc.pid, "http_app.py")) == 2 and children(proc.pid, "http_app.py")
             ),
             timeout=30,
             what="the workers",

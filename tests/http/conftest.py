@@ -8,11 +8,7 @@ Everything it starts is stopped afterwards, worker processes included, and every
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +17,7 @@ from typing import Any
 import pytest
 
 from actors.system import ActorSystem
+from tests.procs import free_port, kill_all
 
 REPO = Path(__file__).resolve().parents[2]
 WORKERS = REPO / "tests" / "workers"
@@ -35,12 +32,6 @@ def worker_cmd(name: str = "http_app") -> list[str]:
 def wsgi_cmd(app: str) -> list[str]:
     """argv of a WSGI app of tests/http/apps.py run by the adapter."""
     return [sys.executable, "-m", "relays.wsgi", "--chdir", str(REPO), f"tests.http.apps:{app}"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -125,9 +116,7 @@ class Servers:
         for server in self.started:
             pids = server.pids()
             server.system.stop(timeout=5)
-            for pid in pids:  # belt and braces: nothing may outlive a test
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+            kill_all(pids)  # belt and braces: nothing may outlive a test
         for d in self.dirs:
             shutil.rmtree(d, ignore_errors=True)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import os
 import signal
 import sys
 import textwrap
@@ -20,33 +19,13 @@ from pathlib import Path
 import gevent
 import gevent.subprocess
 
+from tests.procs import alive, children, kill_all
+
 from ._util import TIMEOUT, spawn_call, wait_for
 from .conftest import REPO, WORKERS
 
 NUM_WORKERS = 5
 REQUESTS = 10
-
-
-def _children(pid: int) -> set[int]:
-    out = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.add(int(entry.name))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _address(log: Path) -> tuple[str, int] | None:
@@ -108,9 +87,9 @@ def test_sigterm_under_load_finishes_in_flight_requests(scratch):
     try:
         addr = wait_for(lambda: _address(log), timeout=30, what="the server to listen")
         wait_for(
-            lambda: len(_children(proc.pid)) == NUM_WORKERS, timeout=30, what="the workers to start"
+            lambda: len(children(proc.pid)) == NUM_WORKERS, timeout=30, what="the workers to start"
         )
-        workers = _children(proc.pid)
+        workers = children(proc.pid)
         sent: list[int] = []
         # 0.5 to 1 s each: half run at once, half wait for a worker when SIGTERM arrives.
         jobs = [spawn_call(_slow_request, addr, 0.5 + i * 0.05, sent) for i in range(REQUESTS)]
@@ -124,18 +103,15 @@ def test_sigterm_under_load_finishes_in_flight_requests(scratch):
         assert proc.wait(timeout=30) == 0, log.read_text()[-3000:]
         # The server stops its workers before it exits; allow the kernel a moment to reap.
         deadline = time.monotonic() + 2
-        survivors = [pid for pid in workers if _alive(pid)]
+        survivors = [pid for pid in workers if alive(pid)]
         while survivors and time.monotonic() < deadline:
             gevent.sleep(0.05)
-            survivors = [pid for pid in survivors if _alive(pid)]
+            survivors = [pid for pid in survivors if alive(pid)]
     finally:
         pool.maxsize = old_maxsize
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
-        for pid in workers:  # cleanup only: the assertion below uses what was seen before
-            if _alive(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+        kill_all(workers)  # cleanup only: the assertion below uses what was seen before
     assert not survivors, f"worker processes outlived the server: {survivors}"
     assert "stop signal received" in log.read_text()
