@@ -84,7 +84,7 @@ class HttpPlugin:
     def handle(self, req: HttpRequest, resp: ResponseWriter) -> None:
         """Run one request through the pool and write the worker's answer (server's Handler)."""
         cfg = self.cfg
-        content_type = _header(req.headers, "content-type")
+        content_type = req.header("content-type")
         try:
             prepared = prepare_body(
                 req.method,
@@ -284,13 +284,6 @@ _LISTEN_HINTS = {
     errno.EADDRNOTAVAIL: "that is not an address of this host; use one of its addresses or 0.0.0.0",
     errno.EACCES: "ports below 1024 need root (or CAP_NET_BIND_SERVICE); pick a higher port",
 }
-
-
-def _header(headers: list[tuple[str, str]], name: str) -> str | None:
-    for k, v in headers:
-        if k.lower() == name:
-            return v
-    return None
 
 
 class HttpPluginActor(GeventActor):
