@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 
-from config.errors import ConfigError
+from config.errors import ConfigError, describe
 
 __all__ = ["format_duration", "parse_duration"]
 
@@ -39,16 +39,6 @@ _EXAMPLES = '"500ms", "20s", "1m30s" or "2h"'
 
 def _fail(message: str, key: str) -> ConfigError:
     return ConfigError(message, key_path=key)
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, dict):
-        return "a map"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return repr(value)
 
 
 def _parse_go(text: str, key: str) -> float:
@@ -85,7 +75,7 @@ def parse_duration(value: object, *, key: str, where: str = "") -> float:
     timeout has a meaning for them.
     """
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _fail(f"expected a duration such as {_EXAMPLES}, got {_describe(value)}", key)
+        raise _fail(f"expected a duration such as {_EXAMPLES}, got {describe(value)}", key)
     if isinstance(value, int | float):
         if value < 0:
             raise _fail(f"a duration can't be negative, got {value!r}", key)

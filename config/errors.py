@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["ConfigError"]
+__all__ = ["ConfigError", "describe"]
 
 
 class ConfigError(ValueError):
@@ -83,3 +83,22 @@ def _rebuild(
     return ConfigError(
         message, file=file, line=line, column=column, key_path=key_path, others=others
     )
+
+
+def describe(value: object) -> str:
+    """How a wrong value is quoted in an error: short, and with its YAML type visible."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a map"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
+    return f"{type(value).__name__} {value!r}"

@@ -44,7 +44,7 @@ from marshmallow import (
 )
 
 from config.durations import parse_duration
-from config.errors import ConfigError
+from config.errors import ConfigError, describe
 from config.model import (
     DEFAULT_RPC_LISTEN,
     MAX_WORKERS,
@@ -181,25 +181,6 @@ def _warn(path: Path, message: str) -> None:
 
 
 # -- messages -------------------------------------------------------------------------------
-
-
-def describe(value: object) -> str:
-    """How a wrong value is quoted in an error: short, and with its YAML type visible."""
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, dict):
-        return "a map"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, int):
-        return f"the integer {value}"
-    if isinstance(value, float):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
-    return f"{type(value).__name__} {value!r}"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
