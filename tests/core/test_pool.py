@@ -191,10 +191,12 @@ def test_debug_mode_fresh_worker_per_request(harness):
 def test_stream_response_chunks(harness):
     pool = harness.pool("stream", num_workers=1)
     chunks = list(pool.stream(Payload(b"20")))
-    assert len(chunks) >= 20
-    assert chunks[-1].end_of_stream and not chunks[0].end_of_stream
-    # the pool answered the worker's PINGs, otherwise it would have hung
-    assert pool.exec(Payload(b"3")).body
+    assert [c.body for c in chunks] == [f"chunk-{i}".encode() for i in range(20)] + [b"done"]
+    assert [c.end_of_stream for c in chunks] == [False] * 20 + [True]
+    assert chunks[0].context == b"HDR"
+    # the pool answered the worker's PINGs (otherwise it hangs); exec joins the chunks
+    joined = pool.exec(Payload(b"3"))
+    assert (joined.body, joined.context) == (b"chunk-0chunk-1chunk-2done", b"HDR")
 
 
 def test_stream_cancel_releases_worker(harness):
@@ -204,7 +206,8 @@ def test_stream_cancel_releases_worker(harness):
     next(stream)
     next(stream)
     stream.cancel()
-    assert pool.exec(Payload(b"2")).body is not None
+    # Same worker, and nothing of the cancelled stream leaks into the next answer.
+    assert pool.exec(Payload(b"2")).body == b"chunk-0chunk-1done"
     assert pids(pool) == {pid}
 
 
