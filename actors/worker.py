@@ -166,11 +166,9 @@ class WorkerHandle:
         except RelayClosedError as exc:
             self._broken()
             self.process.wait(timeout=0.2)
-            detail = str(exc)
-            detail = f"; {detail}" if "middle of a frame" in detail else ""
             raise WorkerCrashedError(
                 f"sync_worker_receive_frame: Network: EOF (worker pid {self.pid} "
-                f"{self.process.describe_exit()} while handling the request{detail})"
+                f"{self.process.describe_exit()} while handling the request: {exc})"
             ) from None
         except (FrameError, RelayError) as exc:
             self._broken()
