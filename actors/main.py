@@ -78,8 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     path = args.config_opt or args.config or ".rr.yaml"
 
+    from actors.config import ConfigError
     from actors.system import ActorSystem, StartupError
-    from config import ConfigError
 
     try:
         system = ActorSystem.from_file(path, args.override)

@@ -32,7 +32,8 @@ from actors.errors import (
 from actors.freelist import Cancelled, FreeList
 from actors.fsm import State
 from actors.runtime import GeventActor
-from actors.worker import STOP_REQUEST, WorkerHandle, WorkerSpec, start_worker, stop_workers
+from actors.worker import WorkerHandle, WorkerSpec, start_worker, stop_workers
+from relays.control import STOP_CONTEXT
 from relays.frame import Frame, FrameError
 from relays.payload import Payload
 
@@ -430,7 +431,7 @@ class Pool:
                     "sync_worker_receive_frame: SoftJobError: "
                     + frame.payload.decode("utf-8", "replace")
                 )
-            if not body and context == STOP_REQUEST and not frame.is_stream:
+            if not body and context == STOP_CONTEXT and not frame.is_stream:
                 # The worker asked to be recycled: run the request elsewhere.
                 w.fsm.transition(State.INVALID)
                 w.retire_reason = "worker requested stop"

@@ -50,14 +50,14 @@ class ActorSystem:
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> ActorSystem:
         """Load ``.rr.yaml`` (raises ``config.ConfigError`` naming file, line and key)."""
-        from config import load_config
+        from actors.config import load_config
 
         return cls(load_config(path, overrides))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], overrides: Sequence[str] = ()) -> ActorSystem:
         """Build from a dict shaped like ``.rr.yaml`` (``version: "3"`` may be omitted)."""
-        from config import config_from_dict
+        from actors.config import config_from_dict
 
         data = dict(data)
         data.setdefault("version", "3")
@@ -103,7 +103,7 @@ class ActorSystem:
         except SpawnError as exc:
             raise StartupError(str(exc)) from None
         if self._relay.kind != "pipes":
-            from relays.socket import SocketListener
+            from relays.server.socket import SocketListener
 
             self.listener = SocketListener(self._relay)
             try:
@@ -156,7 +156,7 @@ class ActorSystem:
             self._prepare_server()
         cfg = pool_config
         if isinstance(pool_config, Mapping):
-            from config import parse_pool_config
+            from actors.config import parse_pool_config
 
             cfg = parse_pool_config(
                 dict(pool_config), source=f"<pool {name}>", key_prefix=f"{name}.pool"

@@ -32,18 +32,14 @@ from actors.errors import (
 from actors.fsm import State, WorkerFSM
 from actors.process import Credentials, SpawnError, WorkerProcess
 from actors.runtime import GeventActor
+from relays.control import PONG_FRAME, STOP_COMMAND, STREAM_STOP_FRAME
 from relays.errors import RelayError
 from relays.frame import (
-    CODEC_JSON,
-    CONTROL,
     PING,
-    PONG,
-    STOP,
     Frame,
     FrameError,
     RelayClosedError,
     encode_data_frame,
-    encode_frame,
 )
 from relays.payload import Payload
 
@@ -51,10 +47,6 @@ __all__ = ["WorkerActor", "WorkerHandle", "WorkerSpec"]
 
 log = logging.getLogger("greenrunner.pool")
 
-STOP_REQUEST = b'{"stop":true}'
-_STOP_COMMAND = encode_frame(STOP_REQUEST, CONTROL | CODEC_JSON)
-_PONG = encode_frame(b"", 0, PONG)
-_STREAM_STOP = encode_frame(b"", 0, STOP)
 
 #: RoadRunner waits this long for a worker to obey the stop command.
 STOP_GRACE = 10.0
@@ -74,7 +66,7 @@ class WorkerSpec:
     allocate_timeout: float = 60.0
     relay_timeout: float = 60.0
     max_jobs: int = 0
-    listener: Any = None  # relays.socket.SocketListener for tcp/unix relays
+    listener: Any = None  # relays.server.socket.SocketListener for tcp/unix relays
     command_key: str = "server.command"
     cwd: str | None = None
     on_exit: Callable[[WorkerHandle], None] | None = None
@@ -150,7 +142,7 @@ class WorkerHandle:
         try:
             frame = self.relay.receive()
             if frame.byte10 & PING:
-                self.relay.send(_PONG)
+                self.relay.send(PONG_FRAME)
                 self.num_execs += 1  # RoadRunner counts PONGs as execs
             return frame
         except gevent.Timeout as exc:
@@ -193,12 +185,12 @@ class WorkerHandle:
         """
         timer = gevent.Timeout(stream_timeout)
         try:
-            self.relay.send(_STREAM_STOP)
+            self.relay.send(STREAM_STOP_FRAME)
             timer.start()
             while True:
                 frame = self.relay.receive()
                 if frame.byte10 & PING:
-                    self.relay.send(_PONG)
+                    self.relay.send(PONG_FRAME)
                 if not frame.is_stream:
                     return True
         except gevent.Timeout as exc:
@@ -300,14 +292,14 @@ class WorkerActor(GeventActor):
         return handle
 
     def _connect(self, proc: WorkerProcess, pipes: bool) -> Any:
-        from relays.handshake import handshake
+        from relays.server.handshake import handshake
 
         spec = self.spec
         budget = spec.allocate_timeout
         started = time.monotonic()
         try:
             if pipes:
-                from relays.pipe import PipeRelay
+                from relays.server.pipe import PipeRelay
 
                 relay = PipeRelay(
                     proc.popen.stdout.fileno(),
@@ -402,7 +394,7 @@ class WorkerActor(GeventActor):
             return True
         handle.fsm.transition(State.STOPPING)
         try:
-            handle.relay.send(_STOP_COMMAND)
+            handle.relay.send(STOP_COMMAND)
             handle.fsm.transition(State.STOPPED)
         except Exception:
             pass

@@ -2,8 +2,10 @@
 
 Everything importable from here is standard-library only, so a worker
 process needs neither gevent nor the server: ``from relays import Worker,
-Payload``.  The server-side relays (gevent) live in :mod:`relays.pipe` and
-:mod:`relays.socket` and are imported explicitly by the server.
+Payload``.  The SDK modules (this package's top level: :mod:`relays.worker`,
+:mod:`relays.http`, :mod:`relays.wsgi`, and the codecs they use) must never import
+gevent, pykka or marshmallow (``tests/relays/test_sdk_boundary.py`` checks it); the
+server-side relays (gevent) live in :mod:`relays.server` and are imported by the server only.
 """
 
 from relays.dsn import RelayAddress, parse_relay_dsn

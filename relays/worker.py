@@ -31,10 +31,10 @@ import time
 from collections import deque
 from typing import Protocol
 
+from relays.control import STOP_CONTEXT, pid_reply
 from relays.dsn import RelayAddress, parse_relay_dsn
 from relays.errors import ProtocolError, RelayError, StreamStopped
 from relays.frame import (
-    CONTROL,
     ERROR,
     PING,
     STREAM,
@@ -49,8 +49,6 @@ from relays.payload import Payload
 
 __all__ = ["STOP_CONTEXT", "Payload", "StreamStopped", "Worker"]
 
-#: The context of a worker's "please replace me" frame; the server compares it byte for byte.
-STOP_CONTEXT = b'{"stop":true}'
 
 # PHP pings on every 5th frame of a stream sent over a blocking relay (pipes).
 _PING_EVERY = 5
@@ -305,8 +303,7 @@ class Worker:
         if command.get("stop"):
             return False
         if command.get("pid"):
-            reply = json.dumps({"pid": os.getpid()}, separators=(",", ":")).encode()
-            self._send(encode_frame(reply, CONTROL))
+            self._send(pid_reply())
             return True
         raise ProtocolError("Invalid task header, undefined control package", frame.payload[:512])
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from config import ConfigError, load_config
+from actors.config import ConfigError, load_config
 from tests.config.helpers import write
 
 # (id, yaml, line, key_path, text the message must contain)

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from config import (
-    DEFAULT_CONFIG_PATH,
+from actors.config import (
     Config,
     ConfigError,
     DynamicAllocatorConfig,
@@ -547,8 +546,9 @@ def test_error_in_included_file_names_that_file(tmp_path: Path) -> None:
     assert (err.line, err.key_path) == (4, "http.pool.num_workers")
 
 
-def test_packaged_default_config_loads() -> None:
-    cfg = load_config(DEFAULT_CONFIG_PATH, environ={})
+def test_repository_default_config_loads() -> None:
+    path = Path(__file__).resolve().parents[2] / "config" / "rr.yaml"
+    cfg = load_config(str(path), environ={})
     assert cfg.server is not None and cfg.http is not None
     assert cfg.server.command == ["python3", "-m", "relays.wsgi", "examples.hello:app"]
     assert (cfg.http.host, cfg.http.port, cfg.http.pool.num_workers) == ("127.0.0.1", 8080, 2)

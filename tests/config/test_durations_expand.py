@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from config import ConfigError, format_duration, parse_duration
-from config.expand import expand_env, expand_tree
+from actors.config import ConfigError, format_duration, parse_duration
+from actors.config.expand import expand_env, expand_tree
 
 
 @pytest.mark.parametrize(

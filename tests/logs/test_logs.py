@@ -34,7 +34,7 @@ TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}$")
 
 @dataclass
 class Channel:
-    """Duck-typed stand-in for config.model.LogChannelConfig."""
+    """Duck-typed stand-in for actors.config.model.LogChannelConfig."""
 
     level: str | None = None
     mode: str | None = None
@@ -44,7 +44,7 @@ class Channel:
 
 @dataclass
 class Logs:
-    """Duck-typed stand-in for config.model.LogsConfig."""
+    """Duck-typed stand-in for actors.config.model.LogsConfig."""
 
     level: str = "info"
     mode: str = "production"

@@ -14,11 +14,13 @@ import gevent
 import gevent.subprocess
 import pytest
 
+from relays.control import PONG_FRAME
 from relays.dsn import RelayAddress, parse_relay_dsn
 from relays.frame import Frame, encode_data_frame
-from relays.handshake import PONG_FRAME, Relay, handshake
-from relays.pipe import PipeRelay
-from relays.socket import SocketListener
+from relays.server.base import Relay
+from relays.server.handshake import handshake
+from relays.server.pipe import PipeRelay
+from relays.server.socket import SocketListener
 
 WORKERS = Path(__file__).resolve().parents[1] / "workers"
 RELAYS = ["pipes", "tcp", "unix"]

@@ -13,7 +13,7 @@ import pytest
 from relays.dsn import parse_relay_dsn
 from relays.errors import RelayListenError, RelayTimeoutError
 from relays.frame import encode_frame
-from relays.socket import SocketListener
+from relays.server.socket import SocketListener
 
 from .conftest import Harness, exec_frame, inline_cmd, worker_cmd
 

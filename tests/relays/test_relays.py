@@ -10,6 +10,7 @@ from pathlib import Path
 import gevent
 import pytest
 
+from relays.control import STOP_COMMAND, STOP_CONTEXT, STREAM_STOP_FRAME
 from relays.errors import ProtocolError, RelayTimeoutError, StdoutCorruptionError
 from relays.frame import (
     CODEC_JSON,
@@ -22,7 +23,7 @@ from relays.frame import (
     encode_data_frame,
     encode_frame,
 )
-from relays.handshake import STOP_COMMAND, STREAM_STOP_FRAME, WORKER_STOP_CONTEXT, handshake
+from relays.server.handshake import handshake
 
 from .conftest import Harness, exec_frame, inline_cmd, read_stream, ticking, worker_cmd
 
@@ -168,7 +169,7 @@ def test_worker_side_stop(harness: Harness) -> None:
     relay = worker.relay
     assert relay is not None
     frame = exec_frame(relay, b"ctx", b"first")
-    assert frame.encode() == encode_data_frame(WORKER_STOP_CONTEXT, b"")
+    assert frame.encode() == encode_data_frame(STOP_CONTEXT, b"")
     assert frame.split() == (b'{"stop":true}', b"")
     # It keeps looping until the server's stop command.
     assert exec_frame(relay, b"ctx", b"second").split() == (b"ctx", b"second")

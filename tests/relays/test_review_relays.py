@@ -16,9 +16,9 @@ import pytest
 from relays.dsn import parse_relay_dsn
 from relays.errors import ProtocolError
 from relays.frame import CONTROL, FrameReader, encode_frame
-from relays.handshake import handshake
-from relays.pipe import PipeRelay
-from relays.socket import SocketListener
+from relays.server.handshake import handshake
+from relays.server.pipe import PipeRelay
+from relays.server.socket import SocketListener
 
 WORKERS = Path(__file__).resolve().parents[1] / "workers"
 
@@ -126,7 +126,7 @@ def test_pipe_relay_that_cannot_dup_leaks_nothing() -> None:
     code = """
 import os, resource
 import gevent
-from relays.pipe import PipeRelay
+from relays.server.pipe import PipeRelay
 gevent.get_hub()  # libev's own descriptors first
 r, w = os.pipe()
 before = len(os.listdir('/proc/self/fd'))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 
-from config.errors import ConfigError, describe
+from actors.config.errors import ConfigError, describe
 
 __all__ = ["format_duration", "parse_duration"]
 

@@ -3,18 +3,16 @@
 The public surface is small on purpose (load a file, validate a dict or one
 pool section, parse a duration, one error type, the dataclasses) so the
 actors never depend on how validation is done.  Where each key is checked:
-:mod:`config.schema`; how files, env vars, includes and ``-o`` are handled:
-:mod:`config.loader`.
+:mod:`actors.config.schema`; how files, env vars, includes and ``-o`` are handled:
+:mod:`actors.config.loader`.
 """
 
 from __future__ import annotations
 
-import os
-
-from config.durations import format_duration, parse_duration
-from config.errors import ConfigError
-from config.loader import config_from_dict, load_config, parse_pool_config
-from config.model import (
+from actors.config.durations import format_duration, parse_duration
+from actors.config.errors import ConfigError
+from actors.config.loader import config_from_dict, load_config, parse_pool_config
+from actors.config.model import (
     Config,
     DynamicAllocatorConfig,
     HttpConfig,
@@ -29,7 +27,6 @@ from config.model import (
 )
 
 __all__ = [
-    "DEFAULT_CONFIG_PATH",
     "Config",
     "ConfigError",
     "DynamicAllocatorConfig",
@@ -48,6 +45,3 @@ __all__ = [
     "parse_duration",
     "parse_pool_config",
 ]
-
-#: The packaged example config (``config/rr.yaml``), a starting point for new projects.
-DEFAULT_CONFIG_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rr.yaml")

@@ -14,7 +14,7 @@ import gevent
 
 from relays.errors import StdoutCorruptionError
 from relays.frame import FrameError, RelayClosedError
-from relays.handshake import Relay
+from relays.server.base import Relay
 
 __all__ = ["PipeRelay"]
 

@@ -35,10 +35,18 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
-from config.errors import ConfigError
-from config.expand import expand_env, expand_tree
-from config.model import Config, PoolConfig
-from config.schema import UNKNOWN_KEY, LoadState, Path, describe, dotted, load_pool, load_root
+from actors.config.errors import ConfigError
+from actors.config.expand import expand_env, expand_tree
+from actors.config.model import Config, PoolConfig
+from actors.config.schema import (
+    UNKNOWN_KEY,
+    LoadState,
+    Path,
+    describe,
+    dotted,
+    load_pool,
+    load_root,
+)
 
 __all__ = ["config_from_dict", "load_config", "parse_pool_config"]
 

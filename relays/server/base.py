@@ -1,6 +1,6 @@
-"""The server side of a relay: the common contract and the pid handshake.
+"""The server side of a relay: the contract the pool relies on, whatever carries the bytes.
 
-Both relays (:mod:`relays.pipe`, :mod:`relays.socket`) are used from one
+Both relays (:mod:`relays.server.pipe`, :mod:`relays.server.socket`) are used from one
 greenlet at a time (the one holding the worker), block only that greenlet,
 and report a dead peer as :class:`~relays.frame.RelayClosedError` so the pool
 needs a single code path for "the worker went away".
@@ -8,56 +8,14 @@ needs a single code path for "the worker went away".
 
 from __future__ import annotations
 
-import json
-import logging
-import os
 import time
 
 import gevent
 
-from relays.errors import ProtocolError, RelayTimeoutError
-from relays.frame import (
-    CODEC_JSON,
-    CONTROL,
-    HEADER_SIZE,
-    PONG,
-    STOP,
-    Frame,
-    FrameError,
-    FrameReader,
-    RelayClosedError,
-    encode_frame,
-    parse_header,
-)
+from relays.errors import ProtocolError
+from relays.frame import HEADER_SIZE, Frame, FrameError, FrameReader, RelayClosedError, parse_header
 
-__all__ = [
-    "PONG_FRAME",
-    "STOP_COMMAND",
-    "STREAM_STOP_FRAME",
-    "WORKER_STOP_CONTEXT",
-    "Relay",
-    "handshake",
-    "pid_request",
-]
-
-log = logging.getLogger("greenrunner.server")
-
-#: M7: ask a worker to exit (its ``wait_payload`` returns None).
-STOP_COMMAND = encode_frame(b'{"stop":true}', CONTROL | CODEC_JSON)
-#: M8: the answer to a stream frame carrying PING.
-PONG_FRAME = encode_frame(b"", 0, PONG)
-#: M9: cancel the stream the worker is sending.
-STREAM_STOP_FRAME = encode_frame(b"", 0, STOP)
-#: M6: the context of a worker's "replace me" response (its body is empty);
-#: compare byte for byte, as RoadRunner does.
-WORKER_STOP_CONTEXT = b'{"stop":true}'
-
-
-def pid_request() -> bytes:
-    """M1, carrying the server's own pid as RoadRunner does (PHP only needs it non-zero)."""
-    return encode_frame(
-        json.dumps({"pid": os.getpid()}, separators=(",", ":")).encode(), CONTROL | CODEC_JSON
-    )
+__all__ = ["Relay"]
 
 
 class Relay:
@@ -173,59 +131,3 @@ class Relay:
         except (gevent.Timeout, RelayClosedError, OSError):
             pass
         return bytes(out)
-
-
-#: A pid answer is a few bytes of JSON; anything far bigger is not a worker.
-HANDSHAKE_MAX_PAYLOAD = 4096
-
-
-def handshake(relay: Relay, timeout: float) -> int:
-    """Send the pid request and return the pid the worker reports.
-
-    Proves the worker speaks goridge before it is handed any request; over
-    sockets the reported pid is also what ties the connection to the spawned
-    process.  Raises :class:`RelayTimeoutError` if no answer comes within
-    ``timeout`` and :class:`ProtocolError` for a wrong answer.  On any failure
-    the relay is closed: nobody can use it any more, and a pipes relay holds
-    descriptors of its own that a caller handling the error would leak.
-    """
-    try:
-        return _ask_pid(relay, timeout)
-    except BaseException:
-        relay.close()
-        raise
-
-
-def _ask_pid(relay: Relay, timeout: float) -> int:
-    timer = gevent.Timeout(timeout)
-    reader = relay._reader
-    reader.max_payload = HANDSHAKE_MAX_PAYLOAD  # an untrusted peer until it answers
-    try:
-        with timer:
-            relay.send(pid_request())
-            frame = relay.receive()
-    except gevent.Timeout as exc:
-        if exc is not timer:
-            raise
-        raise RelayTimeoutError(
-            f"worker did not answer the pid handshake within {timeout:g}s "
-            f"({relay.kind} relay, pid {relay.pid or 'unknown'})"
-        ) from None
-    finally:
-        reader.max_payload = None
-    if not frame.is_control:
-        raise ProtocolError(
-            "unexpected response, header is missing, no CONTROL flag", frame.payload[:512]
-        )
-    try:
-        answer = json.loads(frame.payload)
-    except ValueError as exc:
-        raise ProtocolError(
-            f"bad pid handshake answer, JSON expected: {exc}", frame.payload[:512]
-        ) from None
-    pid = answer.get("pid") if isinstance(answer, dict) else None
-    if type(pid) is not int:
-        raise ProtocolError('bad pid handshake answer, expected {"pid":<int>}', frame.payload[:512])
-    if pid <= 0:
-        raise ProtocolError("pid should be greater than 0", frame.payload[:512])
-    return pid

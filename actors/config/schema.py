@@ -43,9 +43,9 @@ from marshmallow import (
     validates_schema,
 )
 
-from config.durations import parse_duration
-from config.errors import ConfigError, describe
-from config.model import (
+from actors.config.durations import parse_duration
+from actors.config.errors import ConfigError, describe
+from actors.config.model import (
     DEFAULT_RPC_LISTEN,
     MAX_WORKERS,
     Config,

@@ -23,7 +23,8 @@ from gevent import socket
 from relays.dsn import RelayAddress
 from relays.errors import RelayError, RelayListenError, RelayTimeoutError
 from relays.frame import FrameError, RelayClosedError
-from relays.handshake import Relay, handshake
+from relays.server.base import Relay
+from relays.server.handshake import handshake
 
 __all__ = ["SocketListener", "SocketRelay"]
 
