@@ -12,7 +12,7 @@ import logging
 import os
 from typing import Any
 
-from actors.process import SpawnError, WorkerProcess, resolve_credentials
+from actors.process import SpawnError, WorkerProcess, resolve_credentials, server_environ
 from actors.runtime import GeventActor
 
 __all__ = ["InitActor", "InitFailed"]
@@ -48,7 +48,7 @@ class InitActor(GeventActor):
 
     def _run_once(self) -> str | None:
         cfg = self.cfg
-        env = dict(os.environ)
+        env = server_environ(os.environ)
         env.update({k.upper(): str(v) for k, v in cfg.env.items()})
         sink = _sink
         try:

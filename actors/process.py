@@ -15,6 +15,7 @@ import pwd
 import shlex
 import signal
 import subprocess
+import sys
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ __all__ = [
     "build_worker_env",
     "kill_all_processes",
     "resolve_credentials",
+    "server_environ",
 ]
 
 log = logging.getLogger("greenrunner.server")
@@ -93,6 +95,27 @@ def resolve_credentials(user: str = "", group: str = "", *, key: str = "server")
     return Credentials(user=user, uid=uid, gid=gid, groups=groups)
 
 
+def server_environ(base: Mapping[str, str]) -> dict[str, str]:
+    """The environment a worker inherits: ``base`` as an activated virtualenv would have it.
+
+    A server installed in a virtualenv and started by its full path (a systemd unit, a
+    Dockerfile ``CMD``) runs without the venv on ``PATH``, so a worker command such as
+    ``python3 -m relays.wsgi app:app`` would find the system ``python3``, which lacks the
+    SDK and the app's packages. Putting the server interpreter's ``bin`` directory first on
+    ``PATH`` and setting ``VIRTUAL_ENV`` is what ``source .venv/bin/activate`` does. Outside
+    a virtualenv nothing changes. ``server.env.PATH`` (applied later) overrides it.
+    """
+    env = dict(base)
+    if sys.prefix == sys.base_prefix:  # not in a virtualenv
+        return env
+    bindir = os.path.dirname(os.path.abspath(sys.executable))
+    entries = [p for p in env.get("PATH", os.defpath).split(os.pathsep) if p and p != bindir]
+    env["PATH"] = os.pathsep.join([bindir, *entries])
+    env["VIRTUAL_ENV"] = sys.prefix
+    env.pop("PYTHONHOME", None)
+    return env
+
+
 def build_worker_env(
     *,
     relay: str,
@@ -103,10 +126,11 @@ def build_worker_env(
 ) -> dict[str, str]:
     """Compose a worker's environment in RoadRunner's order (later wins).
 
-    Inherited, ``RR_RELAY``, ``RR_RPC``, ``server.env`` (upper-cased),
+    Inherited (with the server's virtualenv first on ``PATH``, see
+    :func:`server_environ`), ``RR_RELAY``, ``RR_RPC``, ``server.env`` (upper-cased),
     ``RR_VERSION``, then the plugin's (``RR_MODE``).
     """
-    env = dict(os.environ if base is None else base)
+    env = server_environ(os.environ if base is None else base)
     env["RR_RELAY"] = relay
     if rpc:
         env["RR_RPC"] = rpc

@@ -169,7 +169,8 @@ class ActorSystem:
             )
         key = f"{name}.pool.command" if cfg.command else "server.command"
         worker_env = build_worker_env(
-            relay=self._relay.raw or "pipes",
+            # The listener's address: with port 0 it holds the port the kernel picked.
+            relay=(self.listener.address if self.listener else self._relay).raw or "pipes",
             server_env=server.env if server is not None else {},
             plugin_env=dict(env or {}),
             rpc=self.config.rpc.listen if getattr(self.config, "rpc", None) else None,
