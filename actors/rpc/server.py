@@ -63,10 +63,10 @@ class RpcServer:
 
     def start(self) -> None:
         """Bind and start accepting; :class:`~actors.rpc.errors.RpcListenError` says what to fix."""
-        if self._bound is not None:
-            return
         if self._stopped:
             raise RuntimeError("this RpcServer was stopped; create a new one")
+        if self._bound is not None:
+            return
         self._bound = bind(self._listen)
         self._accepter = gevent.spawn(self._accept_loop, self._bound)
         log.info("rpc server listening", extra={"fields": {"address": self.address}})
