@@ -101,8 +101,12 @@ class _Connection:
         self.reader = FrameReader(sock.recv)
         self.lock = threading.Lock()
         self.seq = 1
+        #: Why the connection is unusable (closed, or out of step after a failed call).
+        self.broken = ""
 
-    def close(self) -> None:
+    def close(self, reason: str = "it was closed") -> None:
+        if not self.broken:
+            self.broken = reason
         self.sock.close()
 
 
@@ -162,18 +166,23 @@ class RPC:
         body = _encode(codec, payload)
         conn = self._conn
         with conn.lock:
+            if conn.broken:
+                raise RPCError(
+                    f"RPC call {method}: the connection to {conn.address} is unusable "
+                    f"({conn.broken}); create a new RPC client"
+                )
             seq = conn.seq
             try:
                 conn.sock.sendall(encode_frame(name + body, codec, 0, (seq, len(name))))
                 frame = conn.reader.read_frame()
             except (OSError, FrameError, RelayClosedError) as exc:
-                conn.close()
+                conn.close(f"call {method} failed: {exc}")
                 raise RPCError(f"RPC call {method} to {conn.address} failed: {exc}") from exc
             if len(frame.options) != 2:
-                conn.close()
+                conn.close(f"reply to {method} had {len(frame.options)} options")
                 raise RPCError("Invalid RPC frame, options missing")
             if frame.options[0] != seq:
-                conn.close()
+                conn.close(f"reply to {method} was out of sequence")
                 raise RPCError(
                     f"Invalid RPC frame, sequence mismatch: sent {seq}, got {frame.options[0]}"
                 )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -230,6 +232,8 @@ def test_a_reply_with_the_wrong_sequence_is_refused() -> None:
         rpc = RPC(address, timeout=5)
         with pytest.raises(RPCError, match="sequence mismatch: sent 1, got 5"):
             rpc.call("S.M", None)
+        with pytest.raises(RPCError, match=r"unusable \(reply to S\.M was out of sequence\)"):
+            rpc.call("S.M", None)
         rpc.close()
         thread.join(5)
 
@@ -253,3 +257,21 @@ def test_sdk_in_a_worker_process_uses_rr_rpc_and_never_imports_gevent(server: Rp
     done = in_thread(run)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "{'from': 'worker'} False"
+
+
+@pytest.mark.skipif(shutil.which("php") is None, reason="php-cli is not installed")
+def test_php_client_byte_for_byte(server: RpcServer) -> None:
+    """PHP's RPC::call framing (inlined, no composer) against the server, over tcp and unix."""
+
+    def run() -> subprocess.CompletedProcess[str]:
+        argv = ["php", str(Path(__file__).with_name("php_rpc_client.php")), server.address]
+        argv += ["Demo.Dict", '"http"', "Demo.Fail", '"foo"', "Demo.Echo", '{"a":[1,2]}']
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+
+    done = in_thread(run)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line) for line in done.stdout.splitlines()] == [
+        {"workers": [{"pid": 1, "statusStr": "ready"}], "arg": "http"},
+        {"error": f"Error 'no such plugin: foo' on {server.address}"},
+        {"a": [1, 2]},
+    ]
