@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actors.rpc.gob import GobError, decode_gob
 
@@ -59,3 +63,35 @@ def test_a_type_definition_is_refused_with_the_fix() -> None:
 def test_bad_messages_say_why(data: bytes, reason: str) -> None:
     with pytest.raises(GobError, match=reason):
         decode_gob(data)
+
+
+@given(st.binary(max_size=80))
+@settings(max_examples=200, deadline=None)
+def test_any_bytes_give_a_value_or_a_gob_error(data: bytes) -> None:
+    """Whatever a peer sends as a gob argument, the only failure is a GobError (an ERROR reply)."""
+    with contextlib.suppress(GobError):
+        decode_gob(data)
+
+
+@given(st.one_of(st.booleans(), st.text(max_size=300), st.integers(-(2**63), 2**63 - 1)))
+def test_encoded_like_go_decodes_back(value: bool | str | int) -> None:
+    """Messages built with gob's rules (as Go's encoder writes them) decode to the value."""
+
+    def uint(u: int) -> bytes:
+        if u < 0x80:
+            return bytes([u])
+        raw = u.to_bytes((u.bit_length() + 7) // 8, "big")
+        return bytes([0x100 - len(raw)]) + raw
+
+    def sint(v: int) -> int:
+        return v << 1 if v >= 0 else (~v << 1) | 1
+
+    if isinstance(value, bool):
+        type_id, body = 1, uint(int(value))
+    elif isinstance(value, str):
+        raw = value.encode()
+        type_id, body = 6, uint(len(raw)) + raw
+    else:
+        type_id, body = 2, uint(sint(value))
+    message = uint(sint(type_id)) + b"\x00" + body
+    assert decode_gob(uint(len(message)) + message) == value

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import random
 import socket
 
 import gevent
@@ -17,6 +19,7 @@ from relays.frame import (
     CODEC_RAW,
     ERROR,
     FrameReader,
+    RelayClosedError,
     encode_frame,
 )
 
@@ -214,3 +217,30 @@ def test_port_zero_reports_the_real_port(registry: ServiceRegistry) -> None:
         assert int(port) > 0
         with socket.create_connection((host, int(port)), timeout=2):
             pass
+
+
+def test_random_frames_never_hurt_the_server(server: RpcServer) -> None:
+    """Well-formed frames with random flags, options and payloads: every one gets a reply or
+    closes its own connection, and the server answers a good call afterwards."""
+    rng = random.Random(8)
+
+    def junk() -> bytes:
+        options = tuple(rng.randrange(0, 40) for _ in range(rng.choice([0, 1, 2, 2, 2, 3])))
+        payload = rng.choice([b"Demo.Echo", b"Demo.", b"x.Y", b""]) + rng.randbytes(
+            rng.randrange(0, 30)
+        )
+        return encode_frame(payload, rng.randrange(256) & ~0x01, rng.randrange(256), options)
+
+    def scenario(address: str) -> bytes:
+        for _ in range(40):
+            with connect(address) as sock:
+                sock.sendall(junk())
+                sock.shutdown(socket.SHUT_WR)  # the server answers what it read, then closes
+                reader = FrameReader(sock.recv)
+                with contextlib.suppress(RelayClosedError):
+                    while True:
+                        reader.read_frame()
+        (frame,) = exchange(address, [request(1, "Demo.Echo", b'"alive"', CODEC_JSON)], 1)
+        return reply_body(frame)
+
+    assert in_thread(scenario, server.address) == b'"alive"'
