@@ -113,7 +113,9 @@ class RpcConnection:
             level = logging.DEBUG if isinstance(exc, ServiceError) else logging.INFO
             log.log(level, "rpc call %s failed: %s", method, exc)
             data = encode_error(request.seq, request.method_bytes, request.codec, str(exc))
-        except Exception as exc:  # a bug in the method must not cost the connection
+        except (Exception, gevent.Timeout) as exc:  # a method's bug must not cost the client
+            # (gevent.Timeout is a BaseException: one leaking from a method would otherwise
+            # end this greenlet without a reply, and the client would wait forever.)
             log.exception("rpc method %s raised", method)
             text = str(exc) or type(exc).__name__
             data = encode_error(request.seq, request.method_bytes, request.codec, text)

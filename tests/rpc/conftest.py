@@ -60,6 +60,9 @@ class Demo:
     def Boom(self, arg: Any) -> None:
         raise RuntimeError("kaboom")
 
+    def LeakTimeout(self, arg: Any) -> None:
+        raise gevent.Timeout(0.1, "timed out upstream")
+
     def Dict(self, arg: Any) -> dict[str, Any]:
         return {"workers": [{"pid": 1, "statusStr": "ready"}], "arg": arg}
 

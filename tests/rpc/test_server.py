@@ -93,13 +93,15 @@ def test_errors_use_net_rpc_wording_and_the_connection_keeps_serving(server: Rpc
         request(5, "Demo.Echo", b"{broken", CODEC_JSON),
         request(6, "Demo.Dict", b"", CODEC_RAW),
         request(7, "Demo.Echo", b"[7]", CODEC_JSON),
+        request(8, "Demo.LeakTimeout", b"", CODEC_JSON),
     ]
-    replies = {f.options[0]: f for f in in_thread(exchange, server.address, frames, 7)}
+    replies = {f.options[0]: f for f in in_thread(exchange, server.address, frames, 8)}
     expect = {
         1: b"rpc: can't find service Nope.Echo",
         2: b"rpc: can't find method Demo.Nope",
         3: b"no such plugin: foo",
         4: b"kaboom",
+        8: b"0.1 seconds: timed out upstream",
     }
     for seq, text in expect.items():
         assert replies[seq].flags == CODEC_JSON | ERROR
