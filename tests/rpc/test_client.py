@@ -126,7 +126,11 @@ def test_error_reply_raises_with_phps_wording_and_the_client_goes_on(server: Rpc
             rpc.call("Demo.Fail", "foo")
         with pytest.raises(ClientServiceError) as missing:
             rpc.call("Nope.Method", 1)
-        return str(info.value), missing.value.text, rpc.call("Demo.Echo", "still here")
+        after = rpc.call("Demo.Echo", "still here")
+        rpc.close()
+        with pytest.raises(RPCError, match=r"is unusable \(it was closed\); create a new RPC"):
+            rpc.call("Demo.Echo", 1)
+        return str(info.value), missing.value.text, after
 
     text, missing, after = in_thread(scenario, server.address)
     assert text == f"Error 'no such plugin: foo' on {server.address}"

@@ -124,3 +124,15 @@ def test_a_stopped_server_cannot_restart(registry: ServiceRegistry) -> None:
     server.stop()
     with pytest.raises(RuntimeError, match="create a new one"):
         server.start()
+
+
+def test_stop_removes_only_its_own_socket_file(registry: ServiceRegistry, short_tmp: Path) -> None:
+    path = short_tmp / "rpc.sock"
+    first = RpcServer(f"unix://{path}", registry)
+    first.start()
+    path.unlink()  # someone removed it; a new server took the path
+    with RpcServer(f"unix://{path}", registry) as second:
+        first.stop()
+        assert path.is_socket()
+        assert _echo_ok(second) == b'"ok"'
+    assert not path.exists()
