@@ -105,6 +105,7 @@ class _Connection:
         self.broken = ""
 
     def close(self, reason: str = "it was closed") -> None:
+        """Close the socket; later calls fail, quoting the first ``reason``."""
         if not self.broken:
             self.broken = reason
         self.sock.close()
@@ -136,6 +137,7 @@ class RPC:
 
     @property
     def address(self) -> str:
+        """The server address this client is connected to (as given)."""
         return self._conn.address
 
     def with_service_prefix(self, service: str) -> RPC:
@@ -206,11 +208,13 @@ class RPC:
 
 
 def _check_codec(codec: int) -> None:
+    """Only the codecs this client can encode; a typo fails here, not on the server."""
     if codec not in (CODEC_JSON, CODEC_RAW, CODEC_PROTO):
         raise ValueError(f"codec must be CODEC_JSON, CODEC_RAW or CODEC_PROTO, not {codec:#x}")
 
 
 def _encode(codec: int, payload: Any) -> bytes:
+    """The argument bytes for ``codec`` (PHP: JsonCodec, RawCodec, ProtobufCodec)."""
     if codec == CODEC_JSON:
         return json.dumps(payload, separators=(",", ":")).encode("utf-8")
     if isinstance(payload, bytes | bytearray | memoryview):
@@ -270,18 +274,22 @@ class Collector:
 
     @classmethod
     def histogram(cls, *buckets: float, **options: Any) -> Collector:
+        """A histogram with these bucket upper bounds."""
         return cls("histogram", buckets=buckets, **options)
 
     @classmethod
     def gauge(cls, **options: Any) -> Collector:
+        """A gauge: a value that goes up and down (``add``, ``sub``, ``set``)."""
         return cls("gauge", **options)
 
     @classmethod
     def counter(cls, **options: Any) -> Collector:
+        """A counter: a value that only goes up (``add``)."""
         return cls("counter", **options)
 
     @classmethod
     def summary(cls, **options: Any) -> Collector:
+        """A summary: quantiles of observed values (``observe``; ``objectives``)."""
         return cls("summary", **options)
 
     def to_dict(self) -> dict[str, Any]:
@@ -310,21 +318,26 @@ class Metrics:
         self._rpc = rpc.with_codec(CODEC_JSON).with_service_prefix("metrics")
 
     def _call(self, method: str, payload: Any) -> None:
+        """Call ``metrics.<method>``; a refusal becomes a :class:`MetricsError`, as in PHP."""
         try:
             self._rpc.call(method, payload)
         except ServiceError as exc:
             raise MetricsError(str(exc)) from exc
 
     def add(self, name: str, value: float, labels: Sequence[str] = ()) -> None:
+        """Add ``value`` to a counter or gauge (``metrics.Add``)."""
         self._call("Add", {"name": name, "value": value, "labels": list(labels)})
 
     def sub(self, name: str, value: float, labels: Sequence[str] = ()) -> None:
+        """Subtract ``value`` from a gauge (``metrics.Sub``)."""
         self._call("Sub", {"name": name, "value": value, "labels": list(labels)})
 
     def observe(self, name: str, value: float, labels: Sequence[str] = ()) -> None:
+        """Record ``value`` in a histogram or summary (``metrics.Observe``)."""
         self._call("Observe", {"name": name, "value": value, "labels": list(labels)})
 
     def set(self, name: str, value: float, labels: Sequence[str] = ()) -> None:
+        """Set a gauge to ``value`` (``metrics.Set``)."""
         self._call("Set", {"name": name, "value": value, "labels": list(labels)})
 
     def declare(self, name: str, collector: Collector | Mapping[str, Any]) -> None:
@@ -338,4 +351,5 @@ class Metrics:
             raise MetricsError(str(exc)) from exc
 
     def unregister(self, name: str) -> None:
+        """Remove the metric (``metrics.Unregister``)."""
         self._call("Unregister", name)

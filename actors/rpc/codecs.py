@@ -53,12 +53,14 @@ def decode_argument(codec: int, body: bytes, method: str) -> Any:
 
 
 def _json_default(value: object) -> object:
+    """Encode ``bytes`` as Go does (base64 text); refuse anything else ``json`` cannot."""
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")
     raise TypeError(f"json: unsupported type: {type(value).__name__}")
 
 
 def _as_bytes(value: object, codec: int, method: str) -> bytes:
+    """The body of a raw/proto reply: the method must return bytes (``None`` is empty)."""
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     if value is None:

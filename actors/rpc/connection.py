@@ -53,6 +53,7 @@ class RpcConnection:
         self._closed = False
 
     def _recv(self, n: int) -> bytes:
+        """Read for the frame reader; a socket closed by :meth:`close` reads as EOF."""
         try:
             return self.sock.recv(min(n, _MAX_READ))
         except OSError as exc:
@@ -103,6 +104,7 @@ class RpcConnection:
         self.sock.close()
 
     def _call(self, request: Request) -> None:
+        """Serve one call and write its reply; whatever happens, the client gets an answer."""
         method = request.method
         try:
             fn = self._registry.resolve(method)
@@ -122,6 +124,7 @@ class RpcConnection:
         self._send(data)
 
     def _send(self, data: bytes) -> None:
+        """Write one whole reply; a client gone meanwhile ends the connection, not the server."""
         with self._write_lock:
             if self._closed:
                 return

@@ -37,6 +37,7 @@ class _Reader:
         self.pos = 0
 
     def take(self, n: int) -> bytes:
+        """The next ``n`` bytes; a short message is a :class:`GobError`, never an IndexError."""
         end = self.pos + n
         if end > len(self.data):
             raise GobError(
@@ -64,6 +65,7 @@ class _Reader:
 
 
 def _value(reader: _Reader, type_id: int) -> bool | int | float | str | bytes:
+    """Decode the value of a predeclared type (the only kind that carries no type definition)."""
     if type_id == _BOOL:
         flag = reader.uint()
         if flag > 1:

@@ -65,6 +65,7 @@ def bind(address: RelayAddress) -> Bound:
 
 
 def _bind_tcp(address: RelayAddress) -> Bound:
+    """Bind a tcp socket; a port in use gets an error naming the likely cause."""
     family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -106,6 +107,7 @@ def _is_live(address: RelayAddress) -> bool:
 
 
 def _clear_path(address: RelayAddress) -> None:
+    """Make room for the socket file: remove a stale socket, refuse anything else."""
     path = address.path
     try:
         st = os.lstat(path)
@@ -130,6 +132,7 @@ def _clear_path(address: RelayAddress) -> None:
 
 
 def _bind_unix(address: RelayAddress) -> Bound:
+    """Bind the unix socket file with mode 0600 and remember its inode for removal."""
     _clear_path(address)
     path = address.path
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -24,6 +24,7 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def _snake(name: str) -> str:
+    """``AddWorker`` -> ``add_worker``, ``CPUPercent`` -> ``cpu_percent``."""
     return _CAMEL.sub("_", name).lower()
 
 

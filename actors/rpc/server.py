@@ -72,6 +72,7 @@ class RpcServer:
         log.info("rpc server listening", extra={"fields": {"address": self.address}})
 
     def _accept_loop(self, bound: Bound) -> None:
+        """Accept until stopped; each connection is served by its own greenlet."""
         while True:
             try:
                 conn, peer = bound.sock.accept()
@@ -90,6 +91,7 @@ class RpcServer:
             self._handlers.spawn(self._serve, connection)  # waits while max_connections run
 
     def _serve(self, connection: RpcConnection) -> None:
+        """Serve one connection, tracked so that :meth:`stop` can reach it."""
         self._connections.add(connection)
         try:
             connection.serve()
