@@ -1,5 +1,8 @@
 """Command line: ``python -m actors.main [serve] [-c] config/rr.yaml [-o k=v] [-w DIR]``.
 
+Also ``workers [-i] [plugin...]`` and ``reset [-s] [plugin...]`` (:mod:`actors.cli`), which
+ask a running server over RPC, like ``rr workers`` and ``rr reset``.
+
 This module is the one owner of process-wide concerns, as gunicorn's arbiter
 is: signals, the child-subreaper flag and the exit status.  SIGTERM/SIGINT
 stop taking work, let in-flight work finish (up to each pool's
@@ -44,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="greenrunner",
         description="RoadRunner-compatible application server on gevent and pykka.",
     )
-    p.add_argument("command", nargs="?", default="serve", help="only 'serve' is supported")
+    p.add_argument("command", nargs="?", default="serve", help="serve (default), workers or reset")
     p.add_argument("config", nargs="?", help="path to .rr.yaml (default: .rr.yaml)")
     p.add_argument("-c", "--config", dest="config_opt", help="path to .rr.yaml")
     p.add_argument(
@@ -59,7 +62,53 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def build_command_parser(command: str) -> argparse.ArgumentParser:
+    """``workers`` and ``reset``: the config (for ``rpc.listen``), overrides, plugin names."""
+    p = argparse.ArgumentParser(
+        prog=f"greenrunner {command}",
+        description=(
+            "show the workers of a running server (rr workers)"
+            if command == "workers"
+            else "replace the workers of a running server's plugins (rr reset)"
+        ),
+    )
+    p.add_argument("plugins", nargs="*", metavar="plugin", help="default: every plugin")
+    p.add_argument("-c", "--config", default=".rr.yaml", help="path to .rr.yaml (rpc.listen)")
+    p.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("-w", "--workdir", help="change to this directory first")
+    if command == "workers":
+        p.add_argument("-i", "--interactive", action="store_true", help="redraw every second")
+    else:
+        p.add_argument("-s", "--silent", action="store_true", help="print failures only")
+    return p
+
+
+def run_command(command: str, argv: Sequence[str]) -> int:
+    """Run ``workers`` or ``reset``; errors are one line on stderr and exit status 1."""
+    from actors.cli import reset, workers
+    from actors.cli.client import CommandError, connect, rpc_address
+
+    args = build_command_parser(command).parse_args(argv)
+    try:
+        if args.workdir:
+            os.chdir(args.workdir)
+        address = rpc_address(args.config, args.override)
+        if command == "workers":
+            with connect(address, args.config) as rpc:
+                return workers.run(rpc, args.plugins, args.interactive)
+        return reset.run(lambda: connect(address, args.config), args.plugins, args.silent)
+    except OSError as exc:
+        print(f"greenrunner: -w {args.workdir}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except CommandError as exc:
+        print(f"greenrunner: {exc}", file=sys.stderr)
+        return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("workers", "reset"):
+        return run_command(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     if (
         args.command not in ("serve",)
