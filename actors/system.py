@@ -18,13 +18,20 @@ from actors.pool import Pool
 from actors.process import Credentials, SpawnError, build_worker_env, resolve_credentials
 from actors.worker import WorkerSpec
 
-__all__ = ["ActorSystem", "StartupError"]
+__all__ = ["ActorSystem", "StartupError", "UnknownPluginError"]
 
 log = logging.getLogger("greenrunner.server")
 
 
 class StartupError(Exception):
     """The server cannot start: the message says what to fix."""
+
+
+class UnknownPluginError(LookupError):
+    """An operator named a plugin that has no pool (``no such plugin: X``, RoadRunner's text)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "no such plugin"
 
 
 class ActorSystem:
@@ -40,6 +47,8 @@ class ActorSystem:
         self.pools: dict[str, Pool] = {}
         self.plugins: dict[str, Any] = {}
         self.listener: Any = None
+        #: The RPC server (``actors.rpc.RpcServer``) when the config has an ``rpc`` section.
+        self.rpc: Any = None
         self._credentials: Credentials | None = None
         self._relay: Any = None
         self.started = False
@@ -76,6 +85,7 @@ class ActorSystem:
         setup_logging(self.config.logs)
         try:
             self._prepare_server()
+            self._start_rpc()
             self._run_on_init()
             self._start_plugins()
         except StartupError:
@@ -110,6 +120,23 @@ class ActorSystem:
                 self.listener.start()
             except OSError as exc:
                 raise StartupError(f"server.relay: {exc}") from None
+
+    def _start_rpc(self) -> None:
+        """Serve RPC before any worker starts, so workers may call it while booting."""
+        if self.config.rpc is None or self.rpc is not None:
+            return
+        from actors.rpc import RpcListenError, RpcServer, ServiceRegistry
+        from actors.services import register_all
+
+        registry = ServiceRegistry()
+        register_all(registry, self)
+        server = RpcServer(self.config.rpc.listen, registry)
+        try:
+            server.start()
+        except RpcListenError as exc:
+            raise StartupError(str(exc)) from None
+        self.rpc = server
+        log.debug("rpc listening", extra={"fields": {"address": server.address}})
 
     def _run_on_init(self) -> None:
         server = self.config.server
@@ -173,7 +200,8 @@ class ActorSystem:
             relay=(self.listener.address if self.listener else self._relay).raw or "pipes",
             server_env=server.env if server is not None else {},
             plugin_env=dict(env or {}),
-            rpc=self.config.rpc.listen if getattr(self.config, "rpc", None) else None,
+            # The bound address: with port 0 it holds the port the kernel picked.
+            rpc=self.rpc.address if self.rpc is not None else None,
         )
         relay_timeout = server.relay_timeout if server is not None else 60.0
 
@@ -200,11 +228,36 @@ class ActorSystem:
             raise
         return pool
 
+    # -- operations (the RPC services call these) ---------------------------------------
+
+    def pool_of(self, plugin: str) -> Pool:
+        """The pool of ``plugin`` (or of an embedder's ``new_pool`` name)."""
+        pool = self.pools.get(plugin)
+        if pool is None:
+            raise UnknownPluginError(f"no such plugin: {plugin}")
+        return pool
+
+    def reset(self, plugin: str) -> None:
+        """Replace every worker of ``plugin`` (RoadRunner's ``resetter.Reset``)."""
+        log.info("resetting plugin", extra={"fields": {"plugin": plugin}})
+        self.pool_of(plugin).reset()
+        log.info("plugin was reset", extra={"fields": {"plugin": plugin}})
+
+    def add_worker(self, plugin: str) -> None:
+        """Grow ``plugin``'s pool by one worker (``informer.AddWorker``)."""
+        self.pool_of(plugin).add_worker()
+
+    def remove_worker(self, plugin: str) -> None:
+        """Shrink ``plugin``'s pool by one worker (``informer.RemoveWorker``)."""
+        self.pool_of(plugin).remove_worker()
+
     def stop(self, timeout: float | None = None) -> None:
         """Stop plugins (in-flight work first), destroy pools, close relays."""
         if self.stopped:
             return
         self.stopped = True
+        if self.rpc is not None:  # no reset or scaling call may race the shutdown
+            self.rpc.stop()
         for name, plugin in reversed(list(self.plugins.items())):
             try:
                 plugin.stop(timeout)
