@@ -48,11 +48,11 @@ class InitActor(GeventActor):
 
     def _run_once(self) -> str | None:
         cfg = self.cfg
-        env = server_environ(os.environ)
-        env.update({k.upper(): str(v) for k, v in cfg.env.items()})
         sink = _sink
         try:
             creds = resolve_credentials(cfg.user, key="server.on_init")
+            env = creds.environ(server_environ(os.environ))
+            env.update({k.upper(): str(v) for k, v in cfg.env.items()})
             proc = WorkerProcess.spawn(
                 cfg.command,
                 env,

@@ -54,6 +54,19 @@ class Credentials:
     uid: int | None = None
     gid: int | None = None
     groups: tuple[int, ...] | None = None
+    #: The user's home directory (passwd), for ``HOME``.
+    home: str = ""
+
+    def environ(self, env: Mapping[str, str]) -> dict[str, str]:
+        """``env`` with ``HOME``, ``USER`` and ``LOGNAME`` of the target user, as ``sudo -H``.
+
+        A worker switched to ``nobody`` but left with ``HOME=/root`` fails on the first
+        cache or config file it writes there (composer, pip, git).
+        """
+        out = dict(env)
+        if self.user:
+            out.update(HOME=self.home or "/", USER=self.user, LOGNAME=self.user)
+        return out
 
 
 def resolve_credentials(user: str = "", group: str = "", *, key: str = "server") -> Credentials:
@@ -66,6 +79,7 @@ def resolve_credentials(user: str = "", group: str = "", *, key: str = "server")
     if not user and not group:
         return Credentials()
     uid = gid = None
+    home = ""
     groups: tuple[int, ...] | None = None
     if user:
         try:
@@ -75,7 +89,7 @@ def resolve_credentials(user: str = "", group: str = "", *, key: str = "server")
                 f"{key}.user: unknown user {user!r} (no such entry in the passwd database); "
                 f"create the user or fix {key}.user"
             ) from None
-        uid, gid = pw.pw_uid, pw.pw_gid
+        uid, gid, home = pw.pw_uid, pw.pw_gid, pw.pw_dir
     if group:
         try:
             gid = grp.getgrnam(group).gr_gid
@@ -92,7 +106,7 @@ def resolve_credentials(user: str = "", group: str = "", *, key: str = "server")
             f"but Greenrunner runs as uid {os.geteuid()}; switching user needs root. "
             f"Start Greenrunner as root or remove {key}.user/{key}.group"
         )
-    return Credentials(user=user, uid=uid, gid=gid, groups=groups)
+    return Credentials(user=user, uid=uid, gid=gid, groups=groups, home=home)
 
 
 def server_environ(base: Mapping[str, str]) -> dict[str, str]:
@@ -123,14 +137,18 @@ def build_worker_env(
     plugin_env: Mapping[str, str],
     rpc: str | None = None,
     base: Mapping[str, str] | None = None,
+    credentials: Credentials | None = None,
 ) -> dict[str, str]:
     """Compose a worker's environment in RoadRunner's order (later wins).
 
     Inherited (with the server's virtualenv first on ``PATH``, see
-    :func:`server_environ`), ``RR_RELAY``, ``RR_RPC``, ``server.env`` (upper-cased),
+    :func:`server_environ`, and the target user's ``HOME``/``USER``/``LOGNAME`` when
+    ``server.user`` is set), ``RR_RELAY``, ``RR_RPC``, ``server.env`` (upper-cased),
     ``RR_VERSION``, then the plugin's (``RR_MODE``).
     """
     env = server_environ(os.environ if base is None else base)
+    if credentials is not None:
+        env = credentials.environ(env)
     env["RR_RELAY"] = relay
     if rpc:
         env["RR_RPC"] = rpc

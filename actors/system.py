@@ -200,6 +200,7 @@ class ActorSystem:
             relay=(self.listener.address if self.listener else self._relay).raw or "pipes",
             server_env=server.env if server is not None else {},
             plugin_env=dict(env or {}),
+            credentials=self._credentials,
             # The bound address: with port 0 it holds the port the kernel picked.
             rpc=self.rpc.address if self.rpc is not None else None,
         )
