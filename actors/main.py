@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import gevent
 import gevent.event
@@ -107,6 +109,7 @@ def run_command(command: str, argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    cwd = os.getcwd()
     if argv and argv[0] in ("workers", "reset"):
         return run_command(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
@@ -137,39 +140,143 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
     become_subreaper()
-    stopping = gevent.event.Event()
-    signals = {"count": 0}
+    arbiter = Arbiter(system, path, cwd)
+    try:
+        system.start()
+    except StartupError as exc:
+        arbiter.close()
+        print(f"greenrunner: cannot start: {exc}", file=sys.stderr)
+        return 1
+    if not system.serves_anything():
+        system.stop(timeout=5)
+        arbiter.close()
+        print(
+            f"greenrunner: {path} starts nothing that serves: add an http section (or rpc); "
+            f"sections Greenrunner does not support yet are listed as warnings above",
+            file=sys.stderr,
+        )
+        return 1
+    return arbiter.run()
 
-    def on_signal(signum: int) -> None:
-        signals["count"] += 1
-        if signals["count"] > 1:
+
+class Arbiter:
+    """The one owner of the server process's lifecycle once the system is built (gunicorn's name).
+
+    Every signal is handled here, on the hub, never in a raw signal handler:
+
+    - ``SIGTERM``/``SIGINT``: stop gracefully (in-flight work first); a second one kills every
+      worker and exits 1 at once.
+    - ``SIGHUP``: reset every pool, as ``greenrunner reset`` does (new workers, nothing dropped).
+    - ``SIGUSR1``: reopen the log files (after logrotate moved them).
+    - ``SIGUSR2``: restart in place, as RoadRunner does: a graceful stop, then the same
+      command line is executed again in this process (same pid, fresh config and code).
+    - Any other catchable signal that would kill the process is logged and ignored.
+    """
+
+    #: Signals whose default action would end the server although it has no use for them.
+    LOGGED = ("SIGALRM", "SIGVTALRM", "SIGPROF", "SIGIO", "SIGPWR", "SIGSTKFLT", "SIGXCPU")
+
+    def __init__(self, system: Any, path: str, cwd: str) -> None:
+        self.system = system
+        self.path = path
+        self.log = logging.getLogger("greenrunner.server")
+        self.stopping = gevent.event.Event()
+        self.restart = False
+        self.stop_signals = 0
+        self._resetting: gevent.Greenlet | None = None
+        self._cwd = cwd  # where the command line was given, for a restart before any -w
+        handlers = {
+            signal.SIGTERM: self._on_stop,
+            signal.SIGINT: self._on_stop,
+            signal.SIGHUP: self._on_reset,
+            signal.SIGUSR1: self._on_reopen,
+            signal.SIGUSR2: self._on_restart,
+        }
+        for name in self.LOGGED:
+            number = getattr(signal, name, None)
+            if number is not None:
+                handlers[number] = self._on_other
+        self._watchers = [gevent.signal_handler(n, h, n) for n, h in handlers.items()]
+
+    def close(self) -> None:
+        """Give the signals back to their defaults."""
+        for watcher in self._watchers:
+            watcher.cancel()
+        self._watchers = []
+
+    def run(self) -> int:
+        """Serve until told to stop; then stop, and exec again when told to restart."""
+        self.log.info(
+            "greenrunner started", extra={"fields": {"pid": os.getpid(), "config": self.path}}
+        )
+        # A timed wait keeps the hub busy, so it never concludes that nothing can wake us.
+        while not self.stopping.wait(timeout=3600):
+            pass
+        if self._resetting is not None:
+            self._resetting.kill(block=True, timeout=5)
+        self.system.stop()
+        self.close()
+        if self.restart:
+            self.log.info("greenrunner stopped, starting again in place (SIGUSR2)")
+            self._exec_again()
+        self.log.info("greenrunner stopped")
+        return 0
+
+    def _on_stop(self, signum: int) -> None:
+        self.stop_signals += 1
+        if self.stop_signals > 1:
             sys.stderr.write("greenrunner: second signal, exiting now\n")
             from actors.process import kill_all_processes
 
             kill_all_processes()  # no worker may outlive the server, busy ones included
             os._exit(1)
-        stopping.set()
+        self.log.info(
+            "stop signal received, finishing in-flight work",
+            extra={"fields": {"signal": signal.Signals(signum).name}},
+        )
+        self.stopping.set()
 
-    hub_signals = [
-        gevent.signal_handler(signal.SIGTERM, on_signal, signal.SIGTERM),
-        gevent.signal_handler(signal.SIGINT, on_signal, signal.SIGINT),
-    ]
-    try:
-        system.start()
-    except StartupError as exc:
-        print(f"greenrunner: cannot start: {exc}", file=sys.stderr)
-        return 1
-    import logging
+    def _on_reset(self, signum: int) -> None:
+        if self.stopping.is_set():
+            return
+        if self._resetting is not None and not self._resetting.dead:
+            self.log.warning("SIGHUP ignored: a reset is already running")
+            return
+        self.log.info("SIGHUP received, resetting every pool")
+        self._resetting = gevent.spawn(self._reset_all)
 
-    log = logging.getLogger("greenrunner.server")
-    log.info("greenrunner started", extra={"fields": {"pid": os.getpid(), "config": path}})
-    stopping.wait()
-    log.info("stop signal received, finishing in-flight work")
-    system.stop()
-    for h in hub_signals:
-        h.cancel()
-    log.info("greenrunner stopped")
-    return 0
+    def _reset_all(self) -> None:
+        jobs = [gevent.spawn(self.system.reset, name) for name in sorted(self.system.pools)]
+        gevent.joinall(jobs)
+        for job in jobs:
+            if job.exception is not None:
+                self.log.error("reset failed", extra={"fields": {"error": str(job.exception)}})
+        self.log.info("every pool was reset", extra={"fields": {"pools": len(jobs)}})
+
+    def _on_reopen(self, signum: int) -> None:
+        from actors.logs import reopen_outputs
+
+        reopen_outputs()
+        self.log.info("SIGUSR1 received, log files reopened")
+
+    def _on_restart(self, signum: int) -> None:
+        if self.stopping.is_set():
+            return
+        self.log.info("SIGUSR2 received, restarting in place")
+        self.restart = True
+        self.stopping.set()
+
+    def _on_other(self, signum: int) -> None:
+        self.log.warning(
+            "signal ignored", extra={"fields": {"signal": signal.Signals(signum).name}}
+        )
+
+    def _exec_again(self) -> None:
+        """Replace this process with the same command line (descriptors are close-on-exec)."""
+        logging.shutdown()  # flush the log outputs: nothing after exec would
+        os.chdir(self._cwd)
+        argv = list(getattr(sys, "orig_argv", [])) or [sys.executable, *sys.argv]
+        os.execv(sys.executable, [sys.executable, *argv[1:]])
 
 
 if __name__ == "__main__":

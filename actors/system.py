@@ -231,6 +231,10 @@ class ActorSystem:
 
     # -- operations (the RPC services call these) ---------------------------------------
 
+    def serves_anything(self) -> bool:
+        """Whether anything started listens or works (a server with nothing to do would idle)."""
+        return bool(self.plugins or self.pools) or self.rpc is not None
+
     def pool_of(self, plugin: str) -> Pool:
         """The pool of ``plugin`` (or of an embedder's ``new_pool`` name)."""
         pool = self.pools.get(plugin)
