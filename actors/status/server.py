@@ -49,6 +49,12 @@ def _error(status: int, text: str) -> Answer:
     return status, headers, (text + "\n").encode("utf-8")
 
 
+def _job_row(state: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``JobsReport``; keys may also be Go field names (``Pipeline``, ``ErrorMessage``)."""
+    folded = {str(k).replace("_", "").lower(): v for k, v in state.items()}
+    return {key: folded.get(key.replace("_", ""), default) for key, default in JOB_KEYS}
+
+
 class StatusServer:
     """``status.address`` → the probe endpoints.
 
@@ -133,5 +139,4 @@ class StatusServer:
         except Exception:
             log.exception("status: reading the jobs state failed")
             return _error(self.unavailable_status_code, "jobs plugin not found")
-        rows = [{key: state.get(key, default) for key, default in JOB_KEYS} for state in states]
-        return 200, _SNIFFED, encode(rows)
+        return 200, _SNIFFED, encode([_job_row(state) for state in states])

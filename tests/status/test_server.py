@@ -144,7 +144,8 @@ def test_jobs_without_a_jobs_plugin(server: StatusServer) -> None:
 
 def test_jobs_report_shape(plugins: Plugins) -> None:
     states = [
-        {"pipeline": "emails", "driver": "memory", "ready": True, "active": 3, "priority": 10}
+        {"pipeline": "emails", "driver": "memory", "ready": True, "active": 3, "priority": 10},
+        {"Pipeline": "pdf", "Driver": "memory", "ErrorMessage": "paused", "Delayed": 2},
     ]
     srv = StatusServer("127.0.0.1:0", plugins.probes, jobs=lambda: states).start()
     try:
@@ -163,7 +164,18 @@ def test_jobs_report_shape(plugins: Plugins) -> None:
             "reserved": 0,
             "driver": "memory",
             "error_message": "",
-        }
+        },
+        {
+            "pipeline": "pdf",
+            "priority": 0,
+            "ready": False,
+            "queue": "",
+            "active": 0,
+            "delayed": 2,
+            "reserved": 0,
+            "driver": "memory",
+            "error_message": "paused",
+        },
     ]
     assert list(json.loads(body)[0]) == [
         "pipeline", "priority", "ready", "queue", "active", "delayed", "reserved", "driver",
