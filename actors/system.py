@@ -8,6 +8,7 @@ use this class directly; ``python -m actors.main`` is a thin CLI around it.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -49,6 +50,9 @@ class ActorSystem:
         self.listener: Any = None
         #: The RPC server (``actors.rpc.RpcServer``) when the config has an ``rpc`` section.
         self.rpc: Any = None
+        #: The ``metrics`` and ``status`` plugins when configured (``actors.plugins.observe``).
+        self.metrics: Any = None
+        self.status: Any = None
         self._credentials: Credentials | None = None
         self._relay: Any = None
         self.started = False
@@ -153,13 +157,36 @@ class ActorSystem:
             ref.stop()
 
     def _start_plugins(self) -> None:
-        http = getattr(self.config, "http", None)
+        """Metrics first (every pool gets its series), then the pools' plugins, then status."""
+        if self.config.metrics is not None:
+            from actors.plugins.observe import MetricsPlugin
+
+            metrics = MetricsPlugin(self, self.config.metrics)
+            self._start_listening("metrics", metrics, "metrics.address")
+            self.metrics = metrics
+            if self.rpc is not None:
+                self.rpc.registry.register("metrics", metrics.service)
+        http = self.config.http
         if http is not None:
             from actors.plugins.http.plugin import HttpPlugin
 
             plugin = HttpPlugin(self, http)
             self.plugins["http"] = plugin
             plugin.start()
+        if self.config.status is not None:
+            from actors.plugins.observe import StatusPlugin
+
+            status = StatusPlugin(self, self.config.status)
+            self._start_listening("status", status, "status.address")
+            self.status = status
+
+    def _start_listening(self, name: str, plugin: Any, key: str) -> None:
+        try:
+            plugin.start()
+        except OSError as exc:
+            hint = " (another process listens there)" if exc.errno == errno.EADDRINUSE else ""
+            raise StartupError(f"{key}: cannot listen: {exc.strerror or exc}{hint}") from None
+        self.plugins[name] = plugin
 
     # -- pools --------------------------------------------------------------------------
 
@@ -221,6 +248,8 @@ class ActorSystem:
 
         pool = Pool(name, cfg, spec, request_flags=request_flags)
         self.pools[name] = pool
+        if self.metrics is not None:
+            self.metrics.watch_pool(name, pool)
         try:
             pool.start()
         except BaseException:
@@ -261,6 +290,8 @@ class ActorSystem:
         if self.stopped:
             return
         self.stopped = True
+        if self.status is not None:  # load balancers see "not ready" before anything stops
+            self.status.shutting_down()
         if self.rpc is not None:  # no reset or scaling call may race the shutdown
             self.rpc.stop()
         for name, plugin in reversed(list(self.plugins.items())):

@@ -1,0 +1,126 @@
+"""``status`` and ``metrics`` sections in a real ActorSystem: probes and series follow the pools.
+
+Workers are real processes; the HTTP clients are blocking ``http.client`` calls in the
+hub's threadpool, so the servers keep running on the test's hub.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gevent
+import pytest
+
+from actors import ActorSystem, Payload
+from relays.rpc import RPC
+from tests.procs import wait_for
+
+WORKERS = Path(__file__).resolve().parents[1] / "workers"
+
+
+def get(address: tuple[str, int], path: str) -> tuple[int, bytes]:
+    def go() -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection(*address, timeout=20)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    return gevent.get_hub().threadpool.apply(go)
+
+
+@pytest.fixture
+def flag(tmp_path: Path) -> Path:
+    return tmp_path / "fail"
+
+
+@pytest.fixture
+def system(flag: Path) -> Iterator[ActorSystem]:
+    system = ActorSystem.from_dict(
+        {
+            "server": {
+                "command": [sys.executable, str(WORKERS / "flaky_boot.py")],
+                "env": {"FAIL_FLAG": str(flag)},
+            },
+            "rpc": {"listen": "tcp://127.0.0.1:0"},
+            "status": {"address": "127.0.0.1:0"},
+            "metrics": {
+                "address": "127.0.0.1:0",
+                "collect": {"app_jobs": {"type": "counter", "help": "jobs done"}},
+            },
+            "logs": {"level": "error", "mode": "production"},
+        }
+    ).start()
+    try:
+        yield system
+    finally:
+        system.stop(timeout=5)
+
+
+def scrape(system: ActorSystem) -> dict[str, float]:
+    status, body = get(system.metrics.server.address, "/metrics")
+    assert status == 200
+    series = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            series[name] = float(value)
+    return series
+
+
+def test_ready_and_health_follow_the_workers(system: ActorSystem, flag: Path) -> None:
+    pool = system.new_pool("jobs", {"num_workers": 2, "allocate_timeout": "2s"})
+    address = system.status.server.address
+    status, body = get(address, "/ready?plugin=jobs")
+    assert status == 200
+    assert json.loads(body) == [{"plugin_name": "jobs", "error_message": "", "status_code": 200}]
+    assert get(address, "/health")[0] == 200
+
+    flag.write_text("x")  # replacements cannot start from now on
+    for worker in pool.workers():
+        os.kill(worker["pid"], signal.SIGKILL)
+    assert wait_for(lambda: get(address, "/health?plugin=jobs")[0] == 503, timeout=10)
+    assert get(address, "/ready?plugin=jobs")[0] == 503
+
+    flag.unlink()  # fixed on disk: the pool heals by itself
+    assert wait_for(lambda: get(address, "/ready?plugin=jobs")[0] == 200, timeout=40)
+    assert pool.exec(Payload(b"x")).body.isdigit()
+
+
+def test_ready_is_unavailable_at_once_when_shutting_down(system: ActorSystem) -> None:
+    system.new_pool("jobs", {"num_workers": 1})
+    address = system.status.server.address
+    system.status.shutting_down()
+    status, body = get(address, "/ready")
+    assert (status, body) == (503, b"service is shutting down")
+
+
+def test_pool_series_and_app_metrics(system: ActorSystem) -> None:
+    pool = system.new_pool("jobs", {"num_workers": 2})
+    series = scrape(system)
+    assert series["rr_jobs_total_workers"] == 2
+    assert series["rr_jobs_workers_ready"] == 2
+    assert series["rr_jobs_workers_memory_bytes"] == sum(w["memoryUsage"] for w in pool.workers())
+    assert series["app_jobs"] == 0
+
+    def php_style_calls() -> Any:
+        with RPC.create(system.rpc.address, timeout=20) as rpc:
+            rpc.call(
+                "metrics.Declare",
+                {"name": "uploads", "collector": {"type": "gauge", "help": "in flight"}},
+            )
+            rpc.call("metrics.Add", {"name": "uploads", "value": 3})
+            rpc.call("metrics.Add", {"name": "app_jobs", "value": 2})
+
+    gevent.get_hub().threadpool.apply(php_style_calls)
+    series = scrape(system)
+    assert series["uploads"] == 3 and series["app_jobs"] == 2
