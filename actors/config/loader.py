@@ -6,7 +6,7 @@ The order of a load, and why:
    column of every key and value; the tree is copied into plain dicts/lists
    plus a table ``key path → position``, so validation errors can point at
    ``file:line:column`` while the schemas only see plain data.
-2. Expand ``$VAR`` / ``${VAR:-default}`` in every string (:mod:`config.expand`).
+2. Expand ``$VAR`` / ``${VAR:-default}`` in every string (:mod:`actors.config.expand`).
 3. Apply ``-o section.key=value`` overrides (value parsed as YAML, so
    ``num_workers=4`` is an int).
 4. Resolve ``include: [files]`` (paths relative to the including file); each
@@ -15,9 +15,9 @@ The order of a load, and why:
    before this step; the other overrides are applied *again* afterwards so
    a command-line value always wins (RoadRunner lets includes clobber
    ``-o``, which nobody wants on purpose).
-5. Validate with the marshmallow schemas (:mod:`config.schema`) and turn
+5. Validate with the marshmallow schemas (:mod:`actors.config.schema`) and turn
    the first-by-position error (plus the rest, in ``errors``) into a
-   :class:`~config.errors.ConfigError`.
+   :class:`~actors.config.errors.ConfigError`.
 """
 
 from __future__ import annotations
@@ -35,18 +35,10 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
-from actors.config.errors import ConfigError
+from actors.config.errors import ConfigError, describe
 from actors.config.expand import expand_env, expand_tree
 from actors.config.model import Config, PoolConfig
-from actors.config.schema import (
-    UNKNOWN_KEY,
-    LoadState,
-    Path,
-    describe,
-    dotted,
-    load_pool,
-    load_root,
-)
+from actors.config.schema import UNKNOWN_KEY, LoadState, Path, dotted, load_pool, load_root
 
 __all__ = ["config_from_dict", "load_config", "parse_pool_config"]
 
@@ -150,7 +142,7 @@ def _plain(node: Any, path: Path, file: str, pos: Positions) -> Any:
             except KeyError:
                 key_loc = parent
             pos.keys[child] = key_loc
-            value_loc: Loc | None = key_loc
+            value_loc = key_loc
             if value is not None:
                 try:
                     value_loc = _loc(file, node.lc.value(key)) or key_loc

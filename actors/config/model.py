@@ -1,6 +1,6 @@
 """Typed configuration objects: what the rest of Greenrunner reads.
 
-The schema (``config/schema.py``) validates and normalises; these
+The schema (:mod:`actors.config.schema`) validates and normalises; these
 dataclasses hold the result so actors and plugins use attributes with
 known types and units (seconds as ``float``, MiB as ``int``) instead of
 poking into dicts and re-checking values.  Every field has the RoadRunner
