@@ -7,7 +7,9 @@
   ``dynamic_allocator``;
 * :mod:`~actors.config.schema.http`: ``http``, ``http.uploads``, ``http.middleware``;
 * :mod:`~actors.config.schema.logs`: ``logs``, ``logs.channels``;
-* :mod:`~actors.config.schema.rpc`: ``rpc``.
+* :mod:`~actors.config.schema.rpc`: ``rpc``;
+* :mod:`~actors.config.schema.status`: ``status``;
+* :mod:`~actors.config.schema.metrics`: ``metrics``, ``metrics.collect``.
 
 The value types they share are in :mod:`~actors.config.schema.fields` (numbers,
 booleans, strings, durations), :mod:`~actors.config.schema.commands` (``command``,

@@ -13,6 +13,7 @@ from actors.config.schema.base import Section, SectionSchema
 from actors.config.schema.fields import BaseField
 from actors.config.schema.http import HttpSchema
 from actors.config.schema.logs import LogsSchema
+from actors.config.schema.metrics import MetricsSchema
 from actors.config.schema.paths import (
     LoadState,
     did_you_mean,
@@ -24,6 +25,7 @@ from actors.config.schema.paths import (
 from actors.config.schema.pool import PoolSchema
 from actors.config.schema.rpc import RpcSchema
 from actors.config.schema.server import ServerSchema
+from actors.config.schema.status import StatusSchema
 
 __all__ = [
     "IGNORED_SECTIONS",
@@ -34,16 +36,18 @@ __all__ = [
 ]
 
 #: Top-level sections Greenrunner reads.
-SUPPORTED_SECTIONS = ("version", "include", "server", "logs", "http", "rpc")
+SUPPORTED_SECTIONS = (
+    "version", "include", "server", "logs", "http", "rpc", "status", "metrics",
+)  # fmt: skip
 
 #: RoadRunner plugin sections that are accepted (a config shared with RR must load) and ignored.
 IGNORED_SECTIONS = frozenset(
     {
         "amqp", "app", "beanstalk", "boltdb", "broadcast", "centrifuge", "config", "dotenv",
         "endure", "envfile", "fileserver", "gcp_pubsub", "google_pub_sub", "grpc", "headers",
-        "informer", "jobs", "kafka", "kv", "lock", "memcached", "memory", "metrics", "nats",
-        "otel", "pubsub", "redis", "reload", "resetter", "service", "sqs", "static", "status",
-        "tcp", "temporal", "websockets",
+        "informer", "jobs", "kafka", "kv", "lock", "memcached", "memory", "nats", "otel",
+        "pubsub", "redis", "reload", "resetter", "service", "sqs", "static", "tcp", "temporal",
+        "websockets",
     }
 )  # fmt: skip
 
@@ -81,6 +85,8 @@ class ConfigSchema(SectionSchema):
     logs = Section(LogsSchema)
     http = Section(HttpSchema)
     rpc = Section(RpcSchema)
+    status = Section(StatusSchema)
+    metrics = Section(MetricsSchema)
 
     @pre_load
     def _check_keys(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
