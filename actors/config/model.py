@@ -274,9 +274,11 @@ class MetricsConfig:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """A whole validated config. ``raw`` is the data after env expansion, includes and
-    overrides, kept for sections Greenrunner does not model (and for debugging);
-    ``path`` is the file it came from (``None`` for dicts)."""
+    """A whole validated config. A section that is ``None`` was absent, so that part
+    is off (RoadRunner enables a plugin by the presence of its section; ``rpc:``
+    alone enables RPC with the defaults).  ``raw`` is the data after env expansion,
+    includes and overrides, kept for sections Greenrunner does not model (and for
+    debugging); ``path`` is the file it came from (``None`` for dicts)."""
 
     version: str = "3"
     server: ServerConfig | None = None
