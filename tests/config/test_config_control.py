@@ -128,7 +128,7 @@ def test_buckets_on_a_counter_are_dropped_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = write(
-        tmp_path, 'version: "3"\nmetrics:\n  collect:\n    c: {type: counter, buckets: [1, 2]}\n'
+        tmp_path, 'version: "3"\nmetrics:\n  collect:\n    c: {type: counter, buckets: [2, 1]}\n'
     )
     with caplog.at_level(logging.WARNING, logger="greenrunner.config"):
         cfg = load_config(path, environ={})

@@ -76,11 +76,14 @@ class _Labels(BaseField):
         seen: set[str] = set()
         for index, name in enumerate(names):
             if not _LABEL.fullmatch(name):
-                problem = f"invalid label name {name!r}: use letters, digits and '_', "
-                problem += "not starting with a digit"
+                problem = (
+                    f"invalid label name {name!r}: use letters, digits and '_', "
+                    "not starting with a digit"
+                )
             elif name.startswith("__"):
-                problem = f"label name {name!r} is reserved: names starting with '__' are "
-                problem += "Prometheus' own"
+                problem = (
+                    f"label name {name!r} is reserved: names starting with '__' are Prometheus' own"
+                )
             elif name == reserved:
                 problem = f"label name {name!r} is reserved in {_metric_type(data)} metrics"
             elif name in seen:
@@ -95,11 +98,14 @@ class _Labels(BaseField):
 
 
 class _Buckets(BaseField):
-    """Histogram bucket upper bounds, strictly increasing."""
+    """Histogram bucket upper bounds, strictly increasing (the Prometheus client
+    refuses others); on other types RoadRunner only decodes them, so only their
+    numbers are checked."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[float]:
         if not isinstance(value, list):
             raise ValidationError(f"expected a list of numbers, got {describe(value)}")
+        histogram = _metric_type(data) == "histogram"
         bounds: list[float] = []
         errors: dict[int, list[str]] = {}
         for index, item in enumerate(value):
@@ -108,14 +114,14 @@ class _Buckets(BaseField):
             except ValidationError as exc:
                 errors[index] = messages_of(exc)
                 continue
-            if bounds and not bound > bounds[-1]:
+            if histogram and bounds and not bound > bounds[-1]:
                 errors[index] = [
                     f"buckets must be in increasing order: {bound:g} follows {bounds[-1]:g}"
                 ]
             bounds.append(bound)
         if errors:
             raise ValidationError(errors)
-        if _metric_type(data) != "histogram" and bounds:
+        if not histogram and bounds:
             warn(self.path(), "buckets only apply to histogram metrics; ignored")
             return []
         return bounds
