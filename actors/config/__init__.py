@@ -13,30 +13,36 @@ from actors.config.durations import format_duration, parse_duration
 from actors.config.errors import ConfigError
 from actors.config.loader import config_from_dict, load_config, parse_pool_config
 from actors.config.model import (
+    CollectorConfig,
     Config,
     DynamicAllocatorConfig,
     HttpConfig,
     LogChannelConfig,
     LogsConfig,
+    MetricsConfig,
     OnInitConfig,
     PoolConfig,
     RpcConfig,
     ServerConfig,
+    StatusConfig,
     SupervisorConfig,
     UploadsConfig,
 )
 
 __all__ = [
+    "CollectorConfig",
     "Config",
     "ConfigError",
     "DynamicAllocatorConfig",
     "HttpConfig",
     "LogChannelConfig",
     "LogsConfig",
+    "MetricsConfig",
     "OnInitConfig",
     "PoolConfig",
     "RpcConfig",
     "ServerConfig",
+    "StatusConfig",
     "SupervisorConfig",
     "UploadsConfig",
     "config_from_dict",

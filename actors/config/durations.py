@@ -7,7 +7,8 @@ so a config behaves identically under both servers, but says so loudly: a
 ``60`` that silently means 60 ns is the classic RoadRunner foot-gun
 (every allocation times out), so it is logged as a warning naming the key
 and the line.  A unit-less *string* (``"60"``) is a parse error in Go too;
-here the error suggests the fix.
+here the error suggests the fix.  The user-facing rule is in
+``docs/protocol.md`` "Durations".
 """
 
 from __future__ import annotations

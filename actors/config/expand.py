@@ -4,7 +4,7 @@ RoadRunner expands ``$VAR``, ``${VAR}`` and ``${VAR:-default}`` in every
 string of the config after reading the YAML (and in ``-o`` values), so
 configs written for it rely on that to inject ports, commands and secrets.
 Greenrunner implements the useful part of that contract and deliberately
-drops the accidents of RoadRunner's parser (rr-core-spec §4.5):
+drops the accidents of RoadRunner's expander:
 
 * ``${VAR:-default}`` uses the default when ``VAR`` is unset **or empty**
   (same as RR and POSIX shells); the default is itself expanded, so

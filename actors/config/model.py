@@ -1,6 +1,6 @@
 """Typed configuration objects: what the rest of Greenrunner reads.
 
-The schema (``config/schema.py``) validates and normalises; these
+The schema (:mod:`actors.config.schema`) validates and normalises; these
 dataclasses hold the result so actors and plugins use attributes with
 known types and units (seconds as ``float``, MiB as ``int``) instead of
 poking into dicts and re-checking values.  Every field has the RoadRunner
@@ -13,29 +13,46 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal, TypeAlias
 
 __all__ = [
+    "DEFAULT_METRICS_ADDRESS",
     "DEFAULT_RPC_LISTEN",
     "MAX_WORKERS",
+    "METRIC_TYPES",
+    "CollectorConfig",
     "Config",
     "DynamicAllocatorConfig",
     "HttpConfig",
     "LogChannelConfig",
     "LogsConfig",
+    "MetricType",
+    "MetricsConfig",
     "OnInitConfig",
     "PoolConfig",
     "RpcConfig",
     "ServerConfig",
+    "StatusConfig",
     "SupervisorConfig",
     "UploadsConfig",
+    "YamlValue",
     "cpu_count",
+    "split_host_port",
 ]
 
 #: RoadRunner's hard limit on ``num_workers`` (pool ``NewPool``).
 MAX_WORKERS = 500
 #: ``rpc.listen`` when the ``rpc`` section exists without it.
 DEFAULT_RPC_LISTEN = "tcp://127.0.0.1:6001"
+#: ``metrics.address`` when the ``metrics`` section exists without it (RoadRunner's default).
+DEFAULT_METRICS_ADDRESS = "127.0.0.1:2112"
+
+#: The four Prometheus collector kinds RoadRunner's metrics plugin declares from config.
+MetricType: TypeAlias = Literal["counter", "gauge", "histogram", "summary"]
+METRIC_TYPES: tuple[MetricType, ...] = ("counter", "gauge", "histogram", "summary")
+
+#: Plain YAML data (after env expansion, includes and overrides): what ``Config.raw`` holds.
+YamlValue: TypeAlias = "str | int | float | bool | list[YamlValue] | dict[str, YamlValue] | None"
 
 
 def cpu_count() -> int:
@@ -171,21 +188,104 @@ class HttpConfig:
 
 @dataclass(frozen=True, slots=True)
 class RpcConfig:
-    """The RPC listener DSN (``tcp://host:port`` or ``unix://path``)."""
+    """The RPC listener DSN (``tcp://host:port`` or ``unix://path``), checked at load
+    time by :func:`relays.dsn.parse_relay_dsn`; ``pipes`` is refused."""
 
     listen: str = DEFAULT_RPC_LISTEN
 
 
+def split_host_port(address: str) -> tuple[str, int]:
+    """``"127.0.0.1:2112"`` → ``("127.0.0.1", 2112)``; ``"[::1]:2112"`` → ``("::1", 2112)``.
+
+    For the normalised ``host:port`` the schema stores; an empty host (``":2112"``,
+    as an embedder may write it) means every IPv4 interface, as for ``http.address``.
+    """
+    host, _, port = address.rpartition(":")
+    return host.removeprefix("[").removesuffix("]") or "0.0.0.0", int(port)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusConfig:
+    """The health and readiness endpoints (``GET /health?plugin=http``, ``/ready``).
+
+    ``address`` is a normalised ``host:port`` (RoadRunner requires it: there is no
+    default); a pool that cannot answer gets ``unavailable_status_code``;
+    ``check_timeout`` is whole seconds, as in RoadRunner (an ``int``, not a duration).
+    """
+
+    address: str
+    unavailable_status_code: int = 503
+    check_timeout: int = 60
+
+    @property
+    def host(self) -> str:
+        """The interface to bind."""
+        return split_host_port(self.address)[0]
+
+    @property
+    def port(self) -> int:
+        """The TCP port to bind."""
+        return split_host_port(self.address)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorConfig:
+    """One application metric declared under ``metrics.collect`` (RoadRunner's
+    ``Collector``); workers update it over RPC by ``name``.
+
+    ``buckets`` (histograms; empty means Prometheus' default buckets) are
+    strictly increasing; ``objectives`` (summaries) map a quantile to its
+    allowed error, both within 0..1.
+    """
+
+    name: str
+    type: MetricType
+    help: str = ""
+    namespace: str = ""
+    subsystem: str = ""
+    labels: list[str] = field(default_factory=list)
+    buckets: list[float] = field(default_factory=list)
+    objectives: dict[float, float] = field(default_factory=dict)
+
+    @property
+    def full_name(self) -> str:
+        """``namespace_subsystem_name`` (empty parts skipped), as Prometheus exposes it."""
+        return "_".join(part for part in (self.namespace, self.subsystem, self.name) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """The Prometheus endpoint (``/metrics`` on ``address``) and the application
+    metrics declared in config (``collect``: metric name → collector)."""
+
+    address: str = DEFAULT_METRICS_ADDRESS
+    collect: dict[str, CollectorConfig] = field(default_factory=dict)
+
+    @property
+    def host(self) -> str:
+        """The interface to bind."""
+        return split_host_port(self.address)[0]
+
+    @property
+    def port(self) -> int:
+        """The TCP port to bind."""
+        return split_host_port(self.address)[1]
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
-    """A whole validated config. ``raw`` is the data after env expansion, includes and
-    overrides, kept for sections Greenrunner does not model (and for debugging);
-    ``path`` is the file it came from (``None`` for dicts)."""
+    """A whole validated config. A section that is ``None`` was absent, so that part
+    is off (RoadRunner enables a plugin by the presence of its section; ``rpc:``
+    alone enables RPC with the defaults).  ``raw`` is the data after env expansion,
+    includes and overrides, kept for sections Greenrunner does not model (and for
+    debugging); ``path`` is the file it came from (``None`` for dicts)."""
 
     version: str = "3"
     server: ServerConfig | None = None
     logs: LogsConfig = field(default_factory=LogsConfig)
     http: HttpConfig | None = None
     rpc: RpcConfig | None = None
+    status: StatusConfig | None = None
+    metrics: MetricsConfig | None = None
     path: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, YamlValue] = field(default_factory=dict)

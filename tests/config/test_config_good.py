@@ -483,8 +483,8 @@ def test_unsupported_sections_are_warned_about(
           middleware: [gzip, my_thing]
         jobs:
           pool: {num_workers: 2}
-        metrics:
-          address: 127.0.0.1:2112
+        grpc:
+          listen: tcp://127.0.0.1:9001
         endure: {grace_period: 30s}
         something_else: 1
         """,
@@ -493,7 +493,7 @@ def test_unsupported_sections_are_warned_about(
         cfg = load_config(path, environ={})
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "section jobs is not supported by Greenrunner and is ignored" in text
-    assert "section metrics is not supported by Greenrunner and is ignored" in text
+    assert "section grpc is not supported by Greenrunner and is ignored" in text
     assert "section endure is not supported" in text
     assert "http.ssl: is not supported by Greenrunner yet" in text
     assert "http.http2: is not supported by Greenrunner yet" in text

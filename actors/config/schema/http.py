@@ -1,0 +1,93 @@
+"""``http``: the listener, its pool, uploads and middleware names."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+from marshmallow import post_load
+
+from actors.config.model import HttpConfig, UploadsConfig
+from actors.config.schema.addresses import Address
+from actors.config.schema.base import Section, SectionSchema
+from actors.config.schema.fields import Bool, Int, Str, StrList, status_code
+from actors.config.schema.paths import warn
+from actors.config.schema.pool import PoolSchema
+
+__all__ = ["HTTP_UNSUPPORTED", "KNOWN_MIDDLEWARE", "HttpSchema", "UploadsSchema"]
+
+#: ``http.*`` subsections RoadRunner knows and Greenrunner does not implement yet.
+HTTP_UNSUPPORTED = ("ssl", "http2", "fcgi", "http3", "headers", "static", "trusted_subnets")
+
+#: Middleware names RoadRunner ships; others only get a warning, as in RR.
+KNOWN_MIDDLEWARE = frozenset(
+    {"headers", "gzip", "static", "sendfile", "http_metrics", "cache", "otel", "proxy_ip_parser"}
+)
+
+
+def _extensions(values: list[str]) -> list[str]:
+    """``PHP`` / ``.Php`` → ``.php``: uploads compare lower-cased extensions with the dot."""
+    out = []
+    for value in values:
+        text = value.strip().lower()
+        if text:
+            out.append(text if text.startswith(".") else f".{text}")
+    return out
+
+
+class UploadsSchema(SectionSchema):
+    """``http.uploads``; extensions are normalised once here instead of per request."""
+
+    dir = Str()
+    forbid = StrList()
+    allow = StrList()
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> UploadsConfig:
+        if not data.get("dir"):
+            data["dir"] = tempfile.gettempdir()
+        for key in ("forbid", "allow"):
+            if key in data:
+                data[key] = _extensions(data[key])
+        return UploadsConfig(**data)
+
+
+class _Middleware(StrList):
+    """``http.middleware``: names are kept in order; unknown ones are warned about,
+    not rejected, because RoadRunner only logs them too."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        names = super()._deserialize(value, attr, data, **kwargs)
+        for name in names:
+            if name not in KNOWN_MIDDLEWARE:
+                warn(self.path(), f"requested middleware {name!r} does not exist; ignored")
+        return names
+
+
+class HttpSchema(SectionSchema):
+    """``http``: plain HTTP/1.1 only, so TLS, h2, fcgi and RR middleware sections are
+    accepted (a shared config must load) and ignored with a warning."""
+
+    IGNORED = HTTP_UNSUPPORTED
+
+    address = Address(
+        required=True,
+        required_message=(
+            "http needs an address to listen on, e.g. address: 127.0.0.1:8080 "
+            "(Greenrunner serves plain HTTP only)"
+        ),
+        null_message="http.address is empty: expected host:port, e.g. 127.0.0.1:8080",
+        keep_null=True,
+    )
+    pool = Section(PoolSchema)
+    max_request_size = Int(zero=1000)
+    internal_error_code = status_code(zero=500)
+    raw_body = Bool()
+    access_logs = Bool()
+    uploads = Section(UploadsSchema)
+    middleware = _Middleware()
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> HttpConfig:
+        data["address"], data["host"], data["port"] = data["address"]
+        return HttpConfig(**data)
