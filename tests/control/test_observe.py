@@ -101,7 +101,7 @@ def test_ready_is_unavailable_at_once_when_shutting_down(system: ActorSystem) ->
     address = system.status.server.address
     system.status.shutting_down()
     status, body = get(address, "/ready")
-    assert (status, body) == (503, b"service is shutting down")
+    assert (status, body) == (503, b"service is shutting down\n")  # Go's http.Error
 
 
 def test_pool_series_and_app_metrics(system: ActorSystem) -> None:
