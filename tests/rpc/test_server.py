@@ -8,6 +8,7 @@ import random
 import socket
 
 import gevent
+import msgpack
 import pytest
 
 from actors.rpc import RpcServer, ServiceRegistry
@@ -64,10 +65,12 @@ def test_no_codec_flag_means_gob(server: RpcServer) -> None:
     assert _one(server, "Demo.Echo", bytes.fromhex("03020000"), 0) == (CODEC_JSON, b"false")
 
 
-def test_msgpack_is_refused_with_the_fix(server: RpcServer) -> None:
-    flags, body = _one(server, "Demo.Echo", b"\xa4http", CODEC_MSGPACK)
-    assert flags == CODEC_MSGPACK | ERROR
-    assert b"msgpack codec is not supported" in body and b"JSON" in body
+def test_msgpack_round_trip(server: RpcServer) -> None:
+    flags, body = _one(server, "Demo.Dict", b"\xa4http", CODEC_MSGPACK)
+    assert flags == CODEC_MSGPACK
+    assert msgpack.unpackb(body) == {"workers": [{"pid": 1, "statusStr": "ready"}], "arg": "http"}
+    flags, body = _one(server, "Demo.Echo", b"\xc1", CODEC_MSGPACK)  # 0xc1: never used
+    assert flags == CODEC_MSGPACK | ERROR and b"msgpack: cannot decode" in body
 
 
 def test_empty_argument_is_accepted(server: RpcServer) -> None:
