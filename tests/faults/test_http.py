@@ -21,7 +21,8 @@ import time
 
 import gevent
 
-from tests.http._util import TIMEOUT, RawReader, call, get, read_all, spawn_call, wait_for
+from tests.support.http_client import TIMEOUT, RawReader, get, read_all
+from tests.support.hub import call, spawn_call, wait_for
 
 
 def _slow_upload(addr: tuple[str, int], body: bytes, seconds: float) -> bytes:

@@ -21,8 +21,9 @@ import gevent
 
 from actors.errors import AllocateError
 from relays import Payload
-
-from .conftest import alive, children, pids, wait_for
+from tests.support.hub import wait_for
+from tests.support.pools import pids
+from tests.support.procs import alive, children
 
 SCRIPT = "fault_pid.py"
 
@@ -40,8 +41,13 @@ def _settled(pool, n: int) -> bool:
 
 
 def _assert_stays_settled(pool, n: int, seconds: float = 1.0) -> None:
-    assert wait_for(lambda: _settled(pool, n), timeout=20), (
-        f"pool did not settle at {n}: {pool.workers()} processes {sorted(children(script=SCRIPT))}"
+    assert wait_for(
+        lambda: _settled(pool, n),
+        timeout=20,
+        what=lambda: (
+            f"the pool to settle at {n}: {pool.workers()}"
+            f" processes {sorted(children(script=SCRIPT))}"
+        ),
     )
     deadline = time.monotonic() + seconds  # no late joiner shows up afterwards
     while time.monotonic() < deadline:
@@ -49,10 +55,10 @@ def _assert_stays_settled(pool, n: int, seconds: float = 1.0) -> None:
         gevent.sleep(0.1)
 
 
-def test_reset_racing_with_external_kills_ends_at_full_size(harness):
+def test_reset_racing_with_external_kills_ends_at_full_size(pool_harness):
     """RR #1168: workers killed from outside while a reset replaces them."""
     n = 3
-    pool = harness.pool(SCRIPT[:-3], num_workers=n, allocate_timeout="10s", reset_timeout="5s")
+    pool = pool_harness.pool(SCRIPT[:-3], num_workers=n, allocate_timeout="10s", reset_timeout="5s")
     rnd = random.Random(1168)
     for _ in range(6):
         resetter = gevent.spawn(pool.reset)
@@ -69,10 +75,10 @@ def test_reset_racing_with_external_kills_ends_at_full_size(harness):
     assert answers <= pids(pool)
 
 
-def test_reset_while_a_replacement_is_mid_spawn_leaves_no_extra_worker(harness):
+def test_reset_while_a_replacement_is_mid_spawn_leaves_no_extra_worker(pool_harness):
     """A killed worker's replacement is booting when the reset starts."""
     n = 2
-    pool = harness.pool(
+    pool = pool_harness.pool(
         SCRIPT[:-3],
         num_workers=n,
         server={"env": {"BOOT_DELAY": "0.3"}},
@@ -94,9 +100,9 @@ def _greenlets() -> int:
     return sum(1 for o in gc.get_objects() if isinstance(o, greenlet.greenlet) and not o.dead)
 
 
-def test_repeated_resets_under_load_leak_nothing(harness):
+def test_repeated_resets_under_load_leak_nothing(pool_harness):
     n = 2
-    pool = harness.pool(SCRIPT[:-3], num_workers=n, allocate_timeout="20s")
+    pool = pool_harness.pool(SCRIPT[:-3], num_workers=n, allocate_timeout="20s")
     pool.reset()
     gevent.sleep(0.3)
     gc.collect()

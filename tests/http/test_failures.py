@@ -13,9 +13,9 @@ import gevent
 import pytest
 
 from actors.system import StartupError
-
-from ._util import TIMEOUT, call, get, spawn_call, wait_for
-from .conftest import Server, Servers
+from tests.support.http_client import TIMEOUT, get
+from tests.support.http_servers import Server, Servers
+from tests.support.hub import call, spawn_call, wait_for
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["nodebug", "debug"])

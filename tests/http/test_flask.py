@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from tests.http._util import call, get, request
-from tests.http.conftest import REPO
+from tests.support.http_client import get, request
+from tests.support.hub import call
+from tests.support.workers import REPO
 
 pytest.importorskip("flask")
 

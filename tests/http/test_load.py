@@ -15,7 +15,8 @@ from collections.abc import Iterator
 import gevent
 import pytest
 
-from ._util import TIMEOUT, call
+from tests.support.http_client import TIMEOUT
+from tests.support.hub import call
 
 CONNECTIONS = 32
 PER_CONNECTION = 50

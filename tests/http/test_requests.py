@@ -12,8 +12,9 @@ import os
 
 import pytest
 
-from ._util import call, raw_exchange, request, wait_for
-from .conftest import RELAYS
+from tests.support.http_client import raw_exchange, request
+from tests.support.hub import call, wait_for
+from tests.support.workers import RELAYS
 
 MIB = 1024 * 1024
 

@@ -7,8 +7,9 @@ from urllib.parse import quote
 
 import pytest
 
-from ._util import TIMEOUT, RawReader, call, get, raw_exchange, wait_for
-from .conftest import RELAYS
+from tests.support.http_client import TIMEOUT, RawReader, get, raw_exchange
+from tests.support.hub import call, wait_for
+from tests.support.workers import RELAYS
 
 
 def _stream_raw(addr: tuple[str, int], n: int) -> tuple[int, list[tuple[str, str]], list[bytes]]:

@@ -6,8 +6,10 @@ import json
 import socket
 import sys
 
-from ._util import TIMEOUT, RawReader, call, raw_exchange, read_all, request, spawn_call, wait_for
-from .conftest import WORKERS, worker_cmd, wsgi_cmd
+from tests.support.http_client import TIMEOUT, RawReader, raw_exchange, read_all, request
+from tests.support.http_servers import wsgi_cmd
+from tests.support.hub import call, spawn_call, wait_for
+from tests.support.workers import WORKERS, worker_cmd
 
 
 def _review_worker() -> list[str]:

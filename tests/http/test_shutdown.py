@@ -19,10 +19,10 @@ from pathlib import Path
 import gevent
 import gevent.subprocess
 
-from tests.procs import alive, children, kill_all
-
-from ._util import TIMEOUT, spawn_call, wait_for
-from .conftest import REPO, WORKERS
+from tests.support.http_client import TIMEOUT
+from tests.support.hub import spawn_call, wait_for
+from tests.support.procs import alive, children, kill_all
+from tests.support.workers import REPO, WORKERS
 
 NUM_WORKERS = 5
 REQUESTS = 10
@@ -50,8 +50,8 @@ def _slow_request(addr: tuple[str, int], seconds: float, sent: list[int]) -> tup
         conn.close()
 
 
-def test_sigterm_under_load_finishes_in_flight_requests(scratch):
-    config = scratch / "rr.yaml"
+def test_sigterm_under_load_finishes_in_flight_requests(short_tmp):
+    config = short_tmp / "rr.yaml"
     config.write_text(
         textwrap.dedent(
             f"""
@@ -70,7 +70,7 @@ def test_sigterm_under_load_finishes_in_flight_requests(scratch):
             """
         )
     )
-    log = scratch / "server.log"
+    log = short_tmp / "server.log"
     pool = gevent.get_hub().threadpool
     old_maxsize = pool.maxsize
     pool.maxsize = max(old_maxsize, REQUESTS + 4)

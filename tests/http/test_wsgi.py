@@ -8,8 +8,10 @@ import socket
 
 import pytest
 
-from ._util import TIMEOUT, RawReader, call, request, wait_for
-from .conftest import Server, Servers, wsgi_cmd
+from tests.support.http_client import TIMEOUT, RawReader, request
+from tests.support.http_servers import Server, Servers, wsgi_cmd
+from tests.support.hub import call, wait_for
+
 from .test_requests import _multipart
 
 

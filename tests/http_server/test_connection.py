@@ -10,7 +10,8 @@ import time
 import gevent
 import gevent.event
 
-from ._util import call, exchange, get, parse_responses, read_all, read_until, spawn_call
+from tests.support.http_wire import exchange, get, parse_responses, read_all, read_until
+from tests.support.hub import call, spawn_call
 
 
 def echo_path(req, resp) -> None:

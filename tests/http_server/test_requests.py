@@ -7,7 +7,8 @@ import socket
 
 import pytest
 
-from ._util import call, exchange, get, parse_responses, read_all, read_until
+from tests.support.http_wire import exchange, get, parse_responses, read_all, read_until
+from tests.support.hub import call
 
 
 def recorder() -> tuple[list, object]:

@@ -7,7 +7,8 @@ import socket
 
 import gevent
 
-from ._util import call, exchange, parse_responses, read_all, read_until
+from tests.support.http_wire import exchange, parse_responses, read_all, read_until
+from tests.support.hub import call
 
 
 def test_whole_response_has_length_date_and_no_server_header(serve):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._util import call, exchange, parse_responses
+from tests.support.http_wire import exchange, parse_responses
+from tests.support.hub import call
 
 
 def test_upgrade_request_with_body_keeps_its_method_and_version(serve):

@@ -11,7 +11,6 @@ import os
 import select
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,15 +149,6 @@ class WorkerProcess:
             if pipe is not None:
                 pipe.close()
         self._stderr.close()
-
-
-def wait_for(predicate: Any, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def context(

@@ -10,8 +10,9 @@ import pytest
 
 from relays.frame import CODEC_JSON, CODEC_PROTO, encode_data_frame
 from relays.http import decode_proto_request, encode_proto_response
+from tests.support.hub import wait_for
 
-from .procs import WorkerProcess, context, wait_for
+from .procs import WorkerProcess, context
 
 # §1.11: Request{remote_addr:"127.0.0.1", protocol:"HTTP/1.1", method:"GET",
 #   uri:"http://localhost:8080/?a=1", header:{"User-Agent":["curl/8.0"]}, raw_query:"a=1"}

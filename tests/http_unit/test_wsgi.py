@@ -15,8 +15,9 @@ from actors.plugins.http.forms import build_tree, parse_urlencoded
 from relays.frame import CODEC_JSON
 from relays.http import Request
 from relays.wsgi import build_environ, encode_multipart, encode_urlencoded, load_app
+from tests.support.hub import wait_for
 
-from .procs import WorkerProcess, context, wait_for
+from .procs import WorkerProcess, context
 
 
 def spawn(app: str, tmp_path: Path) -> WorkerProcess:

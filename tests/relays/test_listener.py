@@ -14,8 +14,8 @@ from relays.dsn import parse_relay_dsn
 from relays.errors import RelayListenError, RelayTimeoutError
 from relays.frame import encode_frame
 from relays.server.socket import SocketListener
-
-from .conftest import Harness, exec_frame, inline_cmd, worker_cmd
+from tests.support.relay_harness import RelayHarness, exec_frame
+from tests.support.workers import inline_cmd, worker_cmd
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -50,7 +50,7 @@ def test_stale_unix_socket_is_removed(short_tmp: Path) -> None:
     stale.bind(str(path))
     stale.close()  # the file stays behind, as after a crash
     assert path.is_socket()
-    harness = Harness("unix", short_tmp, SocketListener(parse_relay_dsn(f"unix://{path}")))
+    harness = RelayHarness("unix", short_tmp, SocketListener(parse_relay_dsn(f"unix://{path}")))
     harness.listener.start()
     try:
         relay = harness.spawn("echo").relay
@@ -88,19 +88,19 @@ def test_relative_unix_path(short_tmp: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert not (short_tmp / "rel.sock").exists()
 
 
-def test_worker_that_never_connects_times_out(sockets: Harness) -> None:
-    worker = sockets.launch(inline_cmd("import time; time.sleep(30)"))
+def test_worker_that_never_connects_times_out(sockets_relay_harness: RelayHarness) -> None:
+    worker = sockets_relay_harness.launch(inline_cmd("import time; time.sleep(30)"))
     started = time.monotonic()
     with pytest.raises(RelayTimeoutError, match="did not connect to"):
-        sockets.listener.wait_for(worker.proc.pid, 0.5, worker.alive)
+        sockets_relay_harness.listener.wait_for(worker.proc.pid, 0.5, worker.alive)
     assert 0.4 < time.monotonic() - started < 2
 
 
-def test_worker_that_exits_fails_early(sockets: Harness) -> None:
-    worker = sockets.launch(inline_cmd("raise SystemExit(3)"))
+def test_worker_that_exits_fails_early(sockets_relay_harness: RelayHarness) -> None:
+    worker = sockets_relay_harness.launch(inline_cmd("raise SystemExit(3)"))
     started = time.monotonic()
     with pytest.raises(RelayTimeoutError, match="exited before connecting"):
-        sockets.listener.wait_for(worker.proc.pid, 20, worker.alive)
+        sockets_relay_harness.listener.wait_for(worker.proc.pid, 20, worker.alive)
     assert time.monotonic() - started < 5
 
 
@@ -113,8 +113,8 @@ def _connect(listener: SocketListener) -> socket.socket:
     return socket.create_connection((address.host, address.port), timeout=5)
 
 
-def test_bad_handshakes_do_not_stop_the_accept_loop(sockets: Harness) -> None:
-    listener = sockets.listener
+def test_bad_handshakes_do_not_stop_the_accept_loop(sockets_relay_harness: RelayHarness) -> None:
+    listener = sockets_relay_harness.listener
     listener.handshake_timeout = 0.3
     junk = _connect(listener)
     hangup = _connect(listener)
@@ -126,7 +126,7 @@ def test_bad_handshakes_do_not_stop_the_accept_loop(sockets: Harness) -> None:
         bad_pid = _connect(listener)
         bad_pid.sendall(not_control)
         gevent.sleep(0.5)  # the silent one times out meanwhile
-        relay = sockets.spawn("echo").relay
+        relay = sockets_relay_harness.spawn("echo").relay
         assert relay is not None
         assert exec_frame(relay, b"", b"still accepting").split()[1] == b"still accepting"
         bad_pid.close()
@@ -135,22 +135,22 @@ def test_bad_handshakes_do_not_stop_the_accept_loop(sockets: Harness) -> None:
         silent.close()
 
 
-def test_worker_connecting_before_wait_for(sockets: Harness) -> None:
-    worker = sockets.launch(worker_cmd("echo"))
+def test_worker_connecting_before_wait_for(sockets_relay_harness: RelayHarness) -> None:
+    worker = sockets_relay_harness.launch(worker_cmd("echo"))
     gevent.sleep(1.0)  # connected and handshaken before anybody waits for it
-    relay = sockets.connect(worker, timeout=5)
+    relay = sockets_relay_harness.connect(worker, timeout=5)
     assert relay.pid == worker.proc.pid
     assert exec_frame(relay, b"", b"x").split() == (b"", b"x")
 
 
-def test_close_drops_unclaimed_connections(sockets: Harness) -> None:
-    worker = sockets.launch(worker_cmd("echo"))
+def test_close_drops_unclaimed_connections(sockets_relay_harness: RelayHarness) -> None:
+    worker = sockets_relay_harness.launch(worker_cmd("echo"))
     gevent.sleep(1.0)  # connected, never claimed
-    sockets.listener.close()
+    sockets_relay_harness.listener.close()
     # The worker sees EOF on its relay and exits cleanly.
     assert worker.wait(timeout=10) == 0
-    if sockets.kind == "unix":
-        assert not os.path.exists(sockets.listener.address.path)
+    if sockets_relay_harness.kind == "unix":
+        assert not os.path.exists(sockets_relay_harness.listener.address.path)
 
 
 def test_a_client_announcing_a_huge_frame_is_refused_before_the_handshake() -> None:

@@ -1,18 +1,19 @@
-"""Real worker processes on real relays, seen from the server side."""
+"""Real worker processes on a bare relay, spawned the way the server does (no pool, no actors).
+
+``relay_harness`` and its pipes-only / sockets-only variants (tests/conftest.py) hand out a
+:class:`RelayHarness`; the helpers below read and write frames on the relays it returns.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import gevent
 import gevent.subprocess
-import pytest
 
 from relays.control import PONG_FRAME
 from relays.dsn import RelayAddress, parse_relay_dsn
@@ -21,17 +22,7 @@ from relays.server.base import Relay
 from relays.server.handshake import handshake
 from relays.server.pipe import PipeRelay
 from relays.server.socket import SocketListener
-
-WORKERS = Path(__file__).resolve().parents[1] / "workers"
-RELAYS = ["pipes", "tcp", "unix"]
-
-
-def worker_cmd(name: str) -> list[str]:
-    return [sys.executable, str(WORKERS / f"{name}.py")]
-
-
-def inline_cmd(code: str) -> list[str]:
-    return [sys.executable, "-c", code]
+from tests.support.workers import worker_cmd
 
 
 @dataclass
@@ -51,7 +42,7 @@ class Spawned:
 
 
 @dataclass
-class Harness:
+class RelayHarness:
     """Spawns workers the way the server does, for one relay kind."""
 
     kind: str
@@ -132,44 +123,6 @@ class Harness:
                 spawned.relay.close()
         if self.listener is not None:
             self.listener.close()
-
-
-@pytest.fixture
-def short_tmp() -> Iterator[Path]:
-    """A short directory: AF_UNIX paths are limited to ~108 bytes, pytest's tmp_path may not be."""
-    with tempfile.TemporaryDirectory(prefix="gr-") as path:
-        yield Path(path)
-
-
-@pytest.fixture(params=RELAYS)
-def harness(request: pytest.FixtureRequest, short_tmp: Path) -> Iterator[Harness]:
-    h = Harness(request.param, short_tmp)
-    h.start()
-    try:
-        yield h
-    finally:
-        h.close()
-
-
-@pytest.fixture(params=["tcp", "unix"])
-def sockets(request: pytest.FixtureRequest, short_tmp: Path) -> Iterator[Harness]:
-    """For what only socket relays have (the listener, matching by pid)."""
-    h = Harness(request.param, short_tmp)
-    h.start()
-    try:
-        yield h
-    finally:
-        h.close()
-
-
-@pytest.fixture
-def pipes(short_tmp: Path) -> Iterator[Harness]:
-    """For what only the pipes relay has (stdout corruption, the pipes handshake)."""
-    h = Harness("pipes", short_tmp)
-    try:
-        yield h
-    finally:
-        h.close()
 
 
 def exec_frame(relay: Relay, context: bytes, body: bytes, flags: int = 0) -> Frame:

@@ -1,24 +1,20 @@
-"""Fixtures for the actor core: real worker processes on every relay."""
+"""ActorSystems with a pool of real worker processes, on one relay kind."""
 
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
+from actors.pool import Pool
 from actors.system import ActorSystem
-from tests.procs import free_port, kill_all
-
-WORKERS = Path(__file__).resolve().parents[1] / "workers"
-RELAYS = ["pipes", "tcp", "unix"]
-
-
-def worker_cmd(name: str) -> list[str]:
-    return [sys.executable, str(WORKERS / f"{name}.py")]
+from tests.support.procs import free_port, kill_all
+from tests.support.workers import worker_cmd
 
 
 def relay_dsn(kind: str, short_dir: str) -> str:
+    """A relay DSN of ``kind`` (pipes, tcp, unix) free for this test."""
     if kind == "pipes":
         return "pipes"
     if kind == "tcp":
@@ -26,7 +22,12 @@ def relay_dsn(kind: str, short_dir: str) -> str:
     return f"unix://{short_dir}/rr.sock"
 
 
-class Harness:
+def pids(pool: Any) -> set[int]:
+    """The pids of a pool's current workers."""
+    return {w["pid"] for w in pool.workers()}
+
+
+class PoolHarness:
     """Builds ActorSystems on one relay and stops them (and their workers) afterwards."""
 
     def __init__(self, relay: str, tmp_path: Path) -> None:
@@ -52,16 +53,16 @@ class Harness:
     def pool(
         self,
         command: str = "echo",
-        env: dict | None = None,
-        server: dict | None = None,
+        env: dict[str, str] | None = None,
+        server: dict[str, Any] | None = None,
         **pool: object,
-    ):
+    ) -> Pool:
         system = self.system(command, **(server or {}))
         cfg = {"num_workers": 2, "allocate_timeout": "10s", "destroy_timeout": "5s", **pool}
         return system.new_pool("test", cfg, env)
 
     def close(self) -> None:
-        pids = []
+        pids: list[int] = []
         for s in self.systems:
             for p in s.pools.values():
                 pids += [w["pid"] for w in p.workers()]

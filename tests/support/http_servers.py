@@ -1,4 +1,4 @@
-"""Fixtures for the http end-to-end tests: a real ActorSystem with an ``http`` section.
+"""Real ActorSystems with an ``http`` section, for the end-to-end tests (``servers`` fixture).
 
 Each test starts its own server on 127.0.0.1, port 0 (the kernel picks a free one, so
 ``pytest -n 2`` is safe), with real Python worker processes on the relay it asks for.
@@ -14,19 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from actors.system import ActorSystem
-from tests.procs import free_port, kill_all
-
-REPO = Path(__file__).resolve().parents[2]
-WORKERS = REPO / "tests" / "workers"
-RELAYS = ["pipes", "tcp", "unix"]
-
-
-def worker_cmd(name: str = "http_app") -> list[str]:
-    """argv of a fixture worker in tests/workers/."""
-    return [sys.executable, str(WORKERS / f"{name}.py")]
+from tests.support.procs import free_port, kill_all
+from tests.support.workers import REPO, worker_cmd
 
 
 def wsgi_cmd(app: str) -> list[str]:
@@ -92,7 +82,7 @@ class Servers:
         else:
             dsn = relay
         data = {
-            "server": {"command": command or worker_cmd(), "relay": dsn},
+            "server": {"command": command or worker_cmd("http_app"), "relay": dsn},
             "http": {
                 "address": "127.0.0.1:0",
                 "uploads": {"dir": str(scratch / "uploads")},
@@ -119,9 +109,3 @@ class Servers:
             kill_all(pids)  # belt and braces: nothing may outlive a test
         for d in self.dirs:
             shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture
-def scratch(servers: Servers) -> Path:
-    """A temp dir removed after the test (short path, AF_UNIX-safe)."""
-    return servers.scratch()

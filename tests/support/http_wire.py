@@ -1,8 +1,8 @@
-"""Client-side helpers for the HTTP front tests.
+"""Raw bytes to and from the HTTP front (actors/plugins/http/server.py), for its own tests.
 
-The server runs on the test's gevent hub (no monkey-patching), so every blocking client
-(``http.client``, raw sockets) runs in a thread of the hub's threadpool: the test greenlet waits
-cooperatively while the server greenlets keep serving.
+Each helper blocks its thread: run it with :func:`tests.support.hub.call` so the server, on the
+test's gevent hub, keeps serving meanwhile.  Responses are split with ``http.client``'s own
+framing rules, so the tests check the framing a real client relies on.
 """
 
 from __future__ import annotations
@@ -10,22 +10,9 @@ from __future__ import annotations
 import http.client
 import io
 import socket
-from collections.abc import Callable
 from typing import Any
 
-import gevent
-
 Addr = tuple[str, int]
-
-
-def call(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run blocking ``fn(*args)`` in a real thread and wait for it without blocking the hub."""
-    return gevent.get_hub().threadpool.apply(fn, args)
-
-
-def spawn_call(fn: Callable[..., Any], *args: Any) -> gevent.Greenlet:
-    """Like :func:`call` but in the background; ``.get(timeout=...)`` collects the result."""
-    return gevent.spawn(call, fn, *args)
 
 
 def read_all(sock: socket.socket, timeout: float = 5.0) -> bytes:

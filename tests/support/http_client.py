@@ -1,8 +1,7 @@
-"""Client-side helpers for the http end-to-end tests.
+"""Blocking HTTP clients for the end-to-end tests (http plugin, faults).
 
-The server runs on the test's gevent hub (no monkey-patching), so every blocking client
-(``http.client``, raw sockets) runs in a real thread of the hub's threadpool: the test greenlet
-waits cooperatively while the server's greenlets keep serving.
+Each one blocks its thread: run it with :func:`tests.support.hub.call` so the server, on the
+test's gevent hub, keeps serving meanwhile.
 """
 
 from __future__ import annotations
@@ -11,38 +10,12 @@ import contextlib
 import http.client
 import json
 import socket
-import time
-from collections.abc import Callable
 from typing import Any
-
-import gevent
 
 Addr = tuple[str, int]
 
 #: Every client socket gives up after this long: a hung server fails the test instead of hanging.
 TIMEOUT = 20.0
-
-
-def call(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run blocking ``fn(*args)`` in a real thread; the hub keeps serving meanwhile."""
-    return gevent.get_hub().threadpool.apply(fn, args)
-
-
-def spawn_call(fn: Callable[..., Any], *args: Any) -> gevent.Greenlet:
-    """Like :func:`call`, in the background: ``.get(timeout=...)`` collects the result."""
-    return gevent.spawn(call, fn, *args)
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    """Poll ``predicate`` cooperatively until it is truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        gevent.sleep(0.02)
 
 
 class Response:
@@ -172,7 +145,7 @@ class RawReader:
 
     def chunks(self) -> list[bytes]:
         """A chunked body, chunk by chunk as it was framed on the wire (trailers skipped)."""
-        out = []
+        out: list[bytes] = []
         while True:
             size = int(self.until(b"\r\n")[:-2].split(b";")[0], 16)
             if size == 0:

@@ -11,12 +11,8 @@ import contextlib
 import os
 import signal
 import socket
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-import gevent
 
 
 def free_port() -> int:
@@ -75,13 +71,3 @@ def kill_all(pids: Iterable[int]) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-
-
-def wait_for(cond: Callable[[], Any], timeout: float = 10.0, step: float = 0.05) -> Any:
-    """Poll ``cond`` cooperatively (the hub keeps serving); return its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value or time.monotonic() > deadline:
-            return value
-        gevent.sleep(step)
