@@ -93,3 +93,18 @@ def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         raise RuntimeError("boom from tests.http.apps")
     start_response("404 Not Found", [("Content-Type", "text/plain")])
     return [b"not found"]
+
+
+def header_bytes(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    """Non-ASCII header bytes both ways, as PEP 3333 says an app sees and sends them.
+
+    ``/environ``: the request's ``X-Name`` header as the app sees it (JSON);
+    ``/latin1-header``: response headers holding bytes as latin-1 characters.
+    """
+    if environ["PATH_INFO"] == "/latin1-header":
+        # PEP 3333: header values are str holding bytes as latin-1; this one is the UTF-8
+        # encoding of "é" (bytes c3 a9), the second one a lone latin-1 byte e9.
+        start_response("200 OK", [("X-Utf8", "caf\u00c3\u00a9"), ("X-Latin1", "caf\xe9")])
+        return [b"ok"]
+    keys = ("PATH_INFO", "QUERY_STRING", "HTTP_X_NAME")
+    return _json(start_response, {k: environ.get(k) for k in keys})

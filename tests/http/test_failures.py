@@ -12,10 +12,11 @@ from typing import Any
 import gevent
 import pytest
 
-from actors.system import StartupError
-from tests.support.http_client import TIMEOUT, get
+from actors.system import ActorSystem, StartupError
+from tests.support.http_client import TIMEOUT, get, request
 from tests.support.http_servers import Server, Servers
 from tests.support.hub import call, spawn_call, wait_for
+from tests.support.workers import worker_cmd
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["nodebug", "debug"])
@@ -130,3 +131,44 @@ def test_client_leaving_while_queued_releases_its_place(servers):
     assert worker["pid"] == pid
     assert worker["numExecs"] == 2
     assert s.pool.queue == 0
+
+
+def test_error_after_an_empty_first_stream_chunk_is_a_500(servers):
+    """Nothing was on the wire yet, so the client must get the error status, not the 200
+    (and the JSON content type) the failed stream had announced."""
+    s = servers(worker_cmd("http_edge_cases"))
+    r = call(request, s.addr, "GET", "/empty-then-error")
+    assert r.status == 500, r
+    assert r.header("Content-Type") == "text/plain; charset=utf-8"
+    r = call(request, s.addr, "GET", "/empty-then-crash")
+    assert r.status == 500, r
+
+
+def test_queue_full_503_says_why(servers):
+    s = servers(worker_cmd("http_edge_cases"), pool={"num_workers": 1, "max_queue_size": 1})
+    slow = spawn_call(request, s.addr, "GET", "/sleep?s=1")
+    wait_for(lambda: s.busy(), what="the only worker to be busy")
+    r = call(request, s.addr, "GET", "/sleep?s=0")
+    assert r.status == 503
+    assert r.header("Retry-After") == "1"
+    assert b"no free workers" not in r.body
+    assert b"queue" in r.body
+    assert slow.get(timeout=TIMEOUT).status == 200
+
+
+def test_listen_error_hint_matches_the_cause():
+    """'is another server running there?' is for EADDRINUSE only: an address this host does
+    not have (EADDRNOTAVAIL) needs another fix."""
+    system = ActorSystem.from_dict(
+        {
+            "server": {"command": worker_cmd("http_app")},
+            "http": {"address": "192.0.2.1:8080", "pool": {"num_workers": 1}},
+            "logs": {"level": "error", "mode": "off"},
+        }
+    )
+    with pytest.raises(StartupError) as info:
+        system.start()
+    message = str(info.value)
+    assert "http.address" in message and "192.0.2.1:8080" in message
+    assert "another server" not in message
+    assert "not an address of this host" in message

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 
 import pytest
 
-from tests.support.http_client import raw_exchange, request
+from tests.support.http_client import body_of, raw_exchange, request
 from tests.support.hub import call, wait_for
-from tests.support.workers import RELAYS
+from tests.support.workers import RELAYS, worker_cmd
 
 MIB = 1024 * 1024
 
@@ -215,3 +216,26 @@ def test_upload_temp_files_are_deleted_when_the_worker_fails(servers):
     )
     assert r.status == 500
     wait_for(lambda: not os.listdir(s.uploads), timeout=3, what="uploads dir to be empty")
+
+
+def test_non_ascii_request_header_reaches_the_worker_as_utf8_text(servers):
+    """RoadRunner hands the header bytes to Go's JSON encoder: UTF-8 ``é`` stays ``é``
+    (and invalid UTF-8 becomes U+FFFD); it must not be re-read as latin-1 (``Ã©``)."""
+    s = servers(worker_cmd("http_edge_cases"))
+    raw = call(
+        raw_exchange,
+        s.addr,
+        b"GET /echo HTTP/1.1\r\nHost: t\r\nX-Name: caf\xc3\xa9\r\nX-Bad: \xff\r\n"
+        b"Connection: close\r\n\r\n",
+    )
+    seen = json.loads(body_of(raw))
+    assert seen["headers"]["X-Name"] == ["café"]
+    assert seen["headers"]["X-Bad"] == ["\ufffd"]
+
+
+def test_request_read_timeout_is_roadrunners(servers):
+    """RoadRunner's http server gives a request 5 minutes to arrive (ReadTimeout); with 60 s a
+    100 MiB upload over a 1 MiB/s link was answered 408 here and accepted by RoadRunner.  The
+    body is read before a worker is taken, so a slow upload costs no worker."""
+    s = servers()
+    assert s.plugin.server.read_timeout == 300.0

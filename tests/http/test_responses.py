@@ -1,15 +1,26 @@
-"""What the client gets: streamed responses, stream cancellation, 1xx, odd statuses."""
+"""What the client gets: streams and their cancellation, 1xx, odd statuses, header bytes,
+trailers, half-closed clients, and the access log line of each request."""
 
 from __future__ import annotations
 
+import json
 import socket
 from urllib.parse import quote
 
 import pytest
 
-from tests.support.http_client import TIMEOUT, RawReader, get, raw_exchange
+from actors.system import ActorSystem
+from tests.support.http_client import (
+    TIMEOUT,
+    RawReader,
+    body_of,
+    get,
+    raw_exchange,
+    read_all,
+    request,
+)
 from tests.support.hub import call, wait_for
-from tests.support.workers import RELAYS
+from tests.support.workers import RELAYS, worker_cmd
 
 
 def _stream_raw(addr: tuple[str, int], n: int) -> tuple[int, list[tuple[str, str]], list[bytes]]:
@@ -103,3 +114,103 @@ def test_whole_answer_has_content_length_not_chunked(servers):
     assert b"\r\nContent-Length: %d" % len(body) in head
     assert b"Transfer-Encoding" not in head
     assert int(body) in s.pids()
+
+
+def test_non_ascii_response_header_leaves_as_utf8(servers):
+    """Go writes a header string's bytes: the worker's ``é`` (UTF-8 in its JSON) is c3 a9."""
+    s = servers(worker_cmd("http_edge_cases"))
+    raw = call(
+        raw_exchange, s.addr, b"GET /header HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    assert raw.startswith(b"HTTP/1.1 200 OK\r\n"), raw
+    assert "X-Name: café Ω\r\n".encode() in raw
+    assert "X-Latin: café\r\n".encode() in raw
+
+
+def test_headers_named_by_trailer_are_sent_as_trailers(servers):
+    """RoadRunner's handleProtoTrailers: the headers a worker lists in ``Trailer`` leave after
+    the body (so the body is chunked), and the ``Trailer`` key itself is dropped."""
+
+    def exchange(addr: tuple[str, int]) -> tuple[int, list[tuple[str, str]], list[bytes], bytes]:
+        with socket.create_connection(addr, timeout=TIMEOUT) as sock:
+            sock.sendall(b"GET /trailer HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            reader = RawReader(sock)
+            status, headers = reader.head()
+            chunks = []
+            while True:
+                size = int(reader.until(b"\r\n")[:-2], 16)
+                if size == 0:
+                    break
+                chunks.append(reader.exactly(size))
+                reader.exactly(2)
+            return status, headers, chunks, reader.until(b"\r\n\r\n")
+
+    s = servers(worker_cmd("http_edge_cases"))
+    status, headers, chunks, trailer = call(exchange, s.addr)
+    names = {k.lower(): v for k, v in headers}
+    assert status == 200
+    assert names.get("transfer-encoding") == "chunked"
+    assert "x-sum" not in names and "trailer" not in names
+    assert names.get("x-keep") == "1"
+    assert b"".join(chunks) == b"data"
+    assert trailer == b"X-Sum: abc\r\n\r\n"
+
+
+def _half_close(addr: tuple[str, int], data: bytes) -> bytes:
+    with socket.create_connection(addr, timeout=TIMEOUT) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        return read_all(sock)
+
+
+def test_client_that_half_closes_still_gets_its_answer(servers):
+    """A client may send its request and shut down its sending side (``nc -N``): the answer
+    the worker produced must reach it, not an empty 200 invented by the server."""
+    s = servers(worker_cmd("http_edge_cases"))
+    raw = call(_half_close, s.addr, b"GET /sleep?s=0.3 HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 200 OK\r\n"), raw
+    assert body_of(raw) == b"slept"
+
+
+def _stream_then_half_close(addr: tuple[str, int]) -> bytes:
+    with socket.create_connection(addr, timeout=TIMEOUT) as sock:
+        sock.sendall(b"GET /stream?n=200&delay=0.02 HTTP/1.1\r\nHost: t\r\n\r\n")
+        reader = RawReader(sock)
+        seen = reader.until(b"chunk-2\n")
+        sock.shutdown(socket.SHUT_WR)
+        return seen + reader.buf + read_all(sock)
+
+
+def test_stream_cancelled_by_the_client_is_not_framed_as_complete(servers):
+    """When the server stops a stream because the client left, the chunked body must not get
+    its terminating zero chunk: a client still reading would take the cut body as whole."""
+    s = servers(worker_cmd("http_app"), pool={"num_workers": 1})
+    raw = call(_stream_then_half_close, s.addr)
+    assert b"chunk-2\n" in raw
+    assert b"chunk-199\n" not in raw
+    assert not raw.endswith(b"0\r\n\r\n"), raw[-200:]
+
+
+def test_access_log_line_has_the_status(tmp_path):
+    """``http.access_logs`` must say how each request ended: status and bytes written."""
+    out = tmp_path / "access.log"
+    system = ActorSystem.from_dict(
+        {
+            "server": {"command": worker_cmd("http_edge_cases")},
+            "http": {"address": "127.0.0.1:0", "access_logs": True, "pool": {"num_workers": 1}},
+            "logs": {"level": "info", "mode": "production", "output": str(out)},
+        }
+    )
+    system.start()
+    try:
+        addr = system.plugins["http"].address
+        assert call(request, addr, "GET", "/nowhere").status == 404
+    finally:
+        system.stop(timeout=5)
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    (entry,) = [e for e in lines if e.get("msg") == "http access log"]
+    assert entry["status"] == 404
+    assert entry["method"] == "GET" and entry["uri"] == "/nowhere"
+    assert entry["remote_address"] == "127.0.0.1"
+    assert entry["write_bytes"] > len("no route /nowhere")
+    assert entry["elapsed_ms"] >= 0

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 
 import pytest
 
-from tests.support.http_client import TIMEOUT, RawReader, request
+from tests.support.http_client import TIMEOUT, RawReader, body_of, raw_exchange, request
 from tests.support.http_servers import Server, Servers, wsgi_cmd
 from tests.support.hub import call, wait_for
 
@@ -105,3 +106,24 @@ def test_wsgi_app_exception_is_500_and_the_worker_keeps_serving(wsgi):
     r = call(request, wsgi.addr, "GET", "/environ")
     assert r.status == 200
     assert r.json()["pid"] == pid
+
+
+def test_wsgi_app_sees_pep3333_strings_for_non_ascii_request_bytes(servers):
+    s = servers(wsgi_cmd("header_bytes"))
+    raw = call(
+        raw_exchange,
+        s.addr,
+        b"GET /environ HTTP/1.1\r\nHost: t\r\nX-Name: caf\xc3\xa9\r\nConnection: close\r\n\r\n",
+    )
+    env = json.loads(body_of(raw))
+    # PEP 3333: the wire bytes, one latin-1 character each.
+    assert env["HTTP_X_NAME"] == "caf\u00c3\u00a9"
+
+
+def test_wsgi_latin1_header_value_leaves_as_its_bytes(servers):
+    s = servers(wsgi_cmd("header_bytes"))
+    raw = call(
+        raw_exchange, s.addr, b"GET /latin1-header HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    assert raw.startswith(b"HTTP/1.1 200 OK\r\n"), raw
+    assert b"X-Utf8: caf\xc3\xa9\r\n" in raw

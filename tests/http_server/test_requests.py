@@ -365,3 +365,49 @@ def test_large_upload_and_oversized_upload_with_big_body(serve):
     status, headers, _ = call(get, server.address, "/up", "POST", b"v" * (12 << 20))
     assert (status, headers.get("Connection")) == (413, "close")
     assert len(seen) == 1
+
+
+def test_upgrade_request_with_body_keeps_its_method_and_version(serve):
+    """The body of an Upgrade request is read through a synthetic ``POST`` head; the handler
+    must still see the method and version the client sent."""
+    seen = []
+
+    def handler(req, resp):
+        seen.append((req.method, req.version, req.body))
+        resp.finish(b"ok")
+
+    server = serve(handler)
+    raw = call(
+        exchange,
+        server.address,
+        b"PUT /u HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n"
+        b"Content-Length: 5\r\n\r\nhello"
+        b"GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    assert [r[0] for r in parse_responses(raw)] == [200, 200]
+    assert seen[0] == ("PUT", "HTTP/1.1", b"hello")
+    assert seen[1] == ("GET", "HTTP/1.1", b"")
+
+
+def test_header_name_caches_do_not_keep_what_clients_send(serve):
+    """Header names are decoded once and cached, but a client chooses them: long unique names
+    must not pile up in memory (4096 entries of up to 64 KiB each was 256 MiB, kept forever)."""
+    from actors.plugins.http import server as front
+
+    server = serve(lambda req, resp: resp.finish(b"ok"))
+
+    def client() -> None:
+        import socket
+
+        with socket.create_connection(server.address) as sock:
+            for i in range(200):
+                name = b"X-%05d-" % i + b"n" * 20_000
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n" + name + b": v\r\n\r\n")
+                got = b""
+                while not got.endswith(b"ok"):
+                    got += sock.recv(65536)
+
+    call(client)
+    assert sum(len(name) for name in front._req_names) < 1 << 20
+    # Hot names are still cached.
+    assert b"Host" in front._req_names

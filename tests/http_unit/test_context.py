@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from actors.plugins.http import context
 from actors.plugins.http.context import (
     NO_STATUS,
     ResponseContextError,
@@ -260,3 +261,12 @@ def test_junk_context(junk: bytes) -> None:
 def test_empty_context_means_body_only() -> None:
     assert parse_response_context(0, b"") == (NO_STATUS, [])
     assert parse_response_context(CODEC_PROTO, b"") == (NO_STATUS, [])
+
+
+def test_canonical_name_cache_does_not_keep_what_clients_send() -> None:
+    """Request header names come from clients: long unique ones must not be kept."""
+    for i in range(300):
+        context.canonical_header_key(f"x-{i:05d}-" + "n" * 20_000)
+    assert sum(len(name) for name in context._canonical_cache) < 1 << 20
+    assert context.canonical_header_key("content-type") == "Content-Type"
+    assert "content-type" in context._canonical_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -12,7 +13,7 @@ import pytest
 
 from relays.dsn import parse_relay_dsn
 from relays.errors import RelayListenError, RelayTimeoutError
-from relays.frame import encode_frame
+from relays.frame import CONTROL, FrameReader, encode_frame
 from relays.server.socket import SocketListener
 from tests.support.relay_harness import RelayHarness, exec_frame
 from tests.support.workers import inline_cmd, worker_cmd
@@ -170,3 +171,96 @@ def test_a_client_announcing_a_huge_frame_is_refused_before_the_handshake() -> N
         # A real thread: this blocking client must not block the hub serving it.
         got = gevent.get_hub().threadpool.apply(stray_client, (listener.address.address,))
     assert got == b""
+
+
+def _fake_worker(address: tuple[str, int], pid: int) -> socket.socket:
+    """Connect to the listener and answer its handshake claiming ``pid``."""
+    sock = socket.create_connection(address)
+    reader = FrameReader(sock.recv)
+    reader.read_frame()  # the pid request
+    sock.sendall(encode_frame(json.dumps({"pid": pid}).encode(), CONTROL))
+    return sock
+
+
+def test_abandoned_pid_is_forgotten_once_no_late_connection_can_come() -> None:
+    """A pid whose spawn timed out is dropped if it connects late; but pids are reused, so a
+    new worker with the same pid, much later, must not be dropped too."""
+    listener = SocketListener(parse_relay_dsn("tcp://127.0.0.1:0"), handshake_timeout=0.2)
+    listener.start()
+    try:
+        pid = 4_000_000  # above any pid_max: no real worker can claim it
+        with pytest.raises(TimeoutError):
+            listener.wait_for(pid, 0.05)
+        gevent.sleep(0.6)  # longer than a handshake may take: the late worker is gone for good
+        address = (listener.address.host, listener.address.port)
+        pool = gevent.get_hub().threadpool
+        sock = pool.spawn(_fake_worker, address, pid)
+        started = time.monotonic()
+        relay = listener.wait_for(pid, 5)
+        assert time.monotonic() - started < 4
+        assert relay.pid == pid
+        sock.get().close()
+    finally:
+        listener.close()
+
+
+def test_late_connection_of_a_timed_out_spawn_is_dropped() -> None:
+    listener = SocketListener(parse_relay_dsn("tcp://127.0.0.1:0"), handshake_timeout=5)
+    listener.start()
+    try:
+        pid = 4_000_001
+        with pytest.raises(TimeoutError):
+            listener.wait_for(pid, 0.05)
+        address = (listener.address.host, listener.address.port)
+
+        def late() -> bytes:
+            with _fake_worker(address, pid) as sock:
+                sock.settimeout(5)
+                return sock.recv(1)
+
+        assert gevent.get_hub().threadpool.apply(late) == b"", "the late connection was kept"
+        assert pid not in listener._slots
+    finally:
+        listener.close()
+
+
+def test_connection_nobody_claims_is_closed() -> None:
+    """A process behind a forking wrapper (``sh -c``) connects with a pid nobody waits for; the
+    spawn times out and is retried.  Those connections must not stay open forever: one
+    descriptor leaked per retry of a misconfigured pool."""
+    listener = SocketListener(parse_relay_dsn("tcp://127.0.0.1:0"))
+    listener.unclaimed_timeout = 0.3
+    listener.start()
+    try:
+        pid = 4_000_002
+        address = (listener.address.host, listener.address.port)
+
+        def stray() -> bytes:
+            with _fake_worker(address, pid) as sock:
+                sock.settimeout(5)
+                return sock.recv(1)
+
+        started = time.monotonic()
+        assert gevent.get_hub().threadpool.apply(stray) == b""
+        assert time.monotonic() - started < 4
+        assert pid not in listener._slots
+    finally:
+        listener.close()
+
+
+def test_connection_claimed_late_but_in_time_is_kept() -> None:
+    listener = SocketListener(parse_relay_dsn("tcp://127.0.0.1:0"))
+    listener.unclaimed_timeout = 1.0
+    listener.start()
+    try:
+        pid = 4_000_003
+        address = (listener.address.host, listener.address.port)
+        sock = gevent.get_hub().threadpool.apply(_fake_worker, (address, pid))
+        gevent.sleep(0.3)
+        relay = listener.wait_for(pid, 2)
+        gevent.sleep(1.0)  # past unclaimed_timeout: a claimed relay stays open
+        assert not relay.closed
+        relay.close()
+        sock.close()
+    finally:
+        listener.close()

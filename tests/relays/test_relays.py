@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import subprocess
+import sys
 import time
 
 import gevent
 import pytest
 
+from actors.system import ActorSystem, StartupError
 from relays.control import STOP_COMMAND, STOP_CONTEXT, STREAM_STOP_FRAME
 from relays.errors import ProtocolError, RelayTimeoutError, StdoutCorruptionError
 from relays.frame import (
@@ -23,6 +27,7 @@ from relays.frame import (
     encode_frame,
 )
 from relays.server.handshake import handshake
+from relays.server.pipe import PipeRelay
 from tests.support.relay_harness import RelayHarness, exec_frame, read_stream, ticking
 from tests.support.workers import REPO, inline_cmd, worker_cmd
 
@@ -338,3 +343,73 @@ def test_buffered_print_before_create_is_diverted(pipes_relay_harness: RelayHarn
     relay.send(STOP_COMMAND)
     assert worker.wait() == 0
     assert "buffered before create" in worker.stderr()
+
+
+def test_failed_handshake_closes_the_relay() -> None:
+    """Whoever calls handshake() gets the error, not a relay to clean up: a pipes relay holds
+    duplicated descriptors, and a pool that keeps failing to spawn must not leak them."""
+    to_worker_r, to_worker_w = os.pipe()
+    from_worker_r, from_worker_w = os.pipe()
+    relay = PipeRelay(from_worker_r, to_worker_w, pid=1, command="junk")
+    relay.drain_timeout = relay.drain_quiet = 0.05
+    os.write(from_worker_w, b"this is not a goridge frame at all\n")
+    try:
+        with pytest.raises(ProtocolError):
+            handshake(relay, timeout=2)
+        assert relay.closed
+    finally:
+        relay.close()
+        for fd in (to_worker_r, to_worker_w, from_worker_r, from_worker_w):
+            os.close(fd)
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_failed_pipes_spawns_leak_no_descriptors() -> None:
+    def attempt() -> None:
+        system = ActorSystem.from_dict(
+            {
+                "server": {"command": worker_cmd("junk_stdout")},
+                "http": {"address": "127.0.0.1:0", "pool": {"num_workers": 2}},
+                "logs": {"level": "error", "mode": "off"},
+            }
+        )
+        with pytest.raises(StartupError):
+            system.start()
+
+    attempt()  # warm up: imports, the hub's own descriptors, logging
+    gc.collect()
+    before = _open_fds()
+    for _ in range(3):
+        attempt()
+    gc.collect()
+    assert _open_fds() - before < 4, "descriptors leaked by failed spawns"
+
+
+def test_pipe_relay_that_cannot_dup_leaks_nothing() -> None:
+    """Under fd pressure (EMFILE), when the second dup() fails the first one is closed again."""
+    code = """
+import os, resource
+import gevent
+from relays.server.pipe import PipeRelay
+gevent.get_hub()  # libev's own descriptors first
+r, w = os.pipe()
+before = len(os.listdir('/proc/self/fd'))
+probe = os.dup(0)  # the lowest free descriptor
+os.close(probe)
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (probe + 1, hard))  # room for one dup() only
+try:
+    PipeRelay(r, w, pid=1)
+except OSError as exc:
+    print('failed', exc.errno)
+resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+print('leaked', len(os.listdir('/proc/self/fd')) - before)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=30
+    )
+    assert "failed 24" in out.stdout, out.stdout + out.stderr
+    assert "leaked 0" in out.stdout, out.stdout + out.stderr

@@ -78,6 +78,11 @@ def request(
         conn.close()
 
 
+def body_of(raw: bytes) -> bytes:
+    """The body of one raw response: everything after its head."""
+    return raw.partition(b"\r\n\r\n")[2]
+
+
 def get(addr: Addr, path: str) -> Response:
     """Blocking GET on a fresh connection."""
     return request(addr, "GET", path)

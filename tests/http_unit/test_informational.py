@@ -1,4 +1,5 @@
-"""Review findings on the worker SDK (relays/http.py, relays/worker.py), in process over os.pipe."""
+"""1xx statuses in the worker SDK (relays/http.py) and the WSGI adapter: an informational
+answer never ends a request.  The worker runs in the test process, over os.pipe."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from relays.worker import Worker
 from .procs import context
 
 
-class Pipes:
-    """The server's ends of a pipes relay to an in-process :class:`HttpWorker`."""
+class InProcessWorker:
+    """An :class:`HttpWorker` in the test process, and the server's ends of its pipes relay."""
 
     def __init__(self) -> None:
         self.to_worker_r, self.to_worker_w = os.pipe()
@@ -35,36 +36,42 @@ class Pipes:
 
 
 @pytest.fixture
-def pipes() -> Iterator[Pipes]:
-    p = Pipes()
+def in_process_worker() -> Iterator[InProcessWorker]:
+    worker = InProcessWorker()
     try:
-        yield p
+        yield worker
     finally:
-        p.close()
+        worker.close()
 
 
-def test_respond_with_a_1xx_status_is_not_the_final_frame(pipes: Pipes) -> None:
+def test_respond_with_a_1xx_status_is_not_the_final_frame(
+    in_process_worker: InProcessWorker,
+) -> None:
     """``respond(103, b"", headers)`` must leave the request open (a STREAM frame, like
     ``respond_informational``): a final frame would end the request server side, and the real
     answer sent next would be read as the answer to the *next* request on this worker."""
-    pipes.request("/")
-    assert pipes.http.wait_request() is not None
-    pipes.http.respond(103, b"", {"Link": ["</a.css>; rel=preload"]})
-    pipes.http.respond(200, b"final")
-    hint, final = pipes.reader.read_frame(), pipes.reader.read_frame()
+    in_process_worker.request("/")
+    assert in_process_worker.http.wait_request() is not None
+    in_process_worker.http.respond(103, b"", {"Link": ["</a.css>; rel=preload"]})
+    in_process_worker.http.respond(200, b"final")
+    hint, final = in_process_worker.reader.read_frame(), in_process_worker.reader.read_frame()
     assert hint.is_stream, "the 1xx frame ended the request"
     assert json.loads(hint.split()[0])["status"] == 103
     assert not final.is_stream and final.split()[1] == b"final"
 
 
-def test_respond_with_a_1xx_status_and_a_body_is_refused(pipes: Pipes) -> None:
-    pipes.request("/")
-    assert pipes.http.wait_request() is not None
+def test_respond_with_a_1xx_status_and_a_body_is_refused(
+    in_process_worker: InProcessWorker,
+) -> None:
+    in_process_worker.request("/")
+    assert in_process_worker.http.wait_request() is not None
     with pytest.raises(ValueError, match="cannot have a body"):
-        pipes.http.respond(103, b"body")
+        in_process_worker.http.respond(103, b"body")
 
 
-def test_wsgi_app_with_an_informational_final_status_gets_a_500(pipes: Pipes) -> None:
+def test_wsgi_app_with_an_informational_final_status_gets_a_500(
+    in_process_worker: InProcessWorker,
+) -> None:
     """A WSGI status is the final one: ``103`` there is an application bug, answered 500 with
     a final frame (an informational frame would leave the server waiting for a final answer
     that never comes)."""
@@ -74,10 +81,10 @@ def test_wsgi_app_with_an_informational_final_status_gets_a_500(pipes: Pipes) ->
         start_response("103 Early Hints", [("Link", "</a.css>")])  # type: ignore[operator]
         return [b""]
 
-    pipes.request("/")
-    request = pipes.http.wait_request()
+    in_process_worker.request("/")
+    request = in_process_worker.http.wait_request()
     assert request is not None
-    handle_request(app, pipes.http, request)
-    frame = pipes.reader.read_frame()
+    handle_request(app, in_process_worker.http, request)
+    frame = in_process_worker.reader.read_frame()
     assert not frame.is_stream
     assert json.loads(frame.split()[0])["status"] == 500

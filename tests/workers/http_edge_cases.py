@@ -1,4 +1,4 @@
-"""An http worker for tests/http/test_review_plugin.py: the odd answers a review found mishandled.
+"""An http worker giving the answers that are easy to get wrong on the server side.
 
 * ``/echo``              the request as decoded (headers, uri, rawQuery)
 * ``/header``            200 with non-ASCII header values (``café Ω``, ``café``)
