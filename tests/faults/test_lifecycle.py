@@ -5,7 +5,8 @@ reset whose new workers fail (test_reset_that_cannot_start_workers_reports_and_h
 destroy_timeout then SIGKILL (test_slow_destroy_kills_in_time), exec after destroy from
 one caller (test_exec_after_destroy_is_clear_error), SIGTERM drains and exits 0
 (tests/core/test_server.py::test_sigterm_drains_and_exits_zero,
-tests/http/test_shutdown.py), debug mode sequentially (test_debug_mode_fresh_worker_per_request).
+tests/http_plugin/test_shutdown.py), debug mode sequentially
+(test_debug_mode_fresh_worker_per_request).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """§4.4 SIGTERM/SIGINT to the server process: the second signal forces, and leaves no worker.
 
 The first SIGTERM drains (tests/core/test_server.py::test_sigterm_drains_and_exits_zero,
-tests/http/test_shutdown.py); here the drain is cut short by a second signal, and no
+tests/http_plugin/test_shutdown.py); here the drain is cut short by a second signal, and no
 worker process, busy or idle, may outlive the server.
 """
 

@@ -7,4 +7,5 @@
 * :mod:`tests.support.relay_harness`: workers spawned on a bare relay (``relay_harness``)
 * :mod:`tests.support.http_client`: blocking HTTP clients for end-to-end tests
 * :mod:`tests.support.http_wire`: raw bytes to and from the HTTP front
+* :mod:`tests.support.workers`: the fixture workers of tests/workers/ and their argv
 """

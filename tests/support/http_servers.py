@@ -20,8 +20,15 @@ from tests.support.workers import REPO, worker_cmd
 
 
 def wsgi_cmd(app: str) -> list[str]:
-    """argv of a WSGI app of tests/http/apps.py run by the adapter."""
-    return [sys.executable, "-m", "relays.wsgi", "--chdir", str(REPO), f"tests.http.apps:{app}"]
+    """argv of a WSGI app of tests/http_plugin/apps.py run by the adapter."""
+    return [
+        sys.executable,
+        "-m",
+        "relays.wsgi",
+        "--chdir",
+        str(REPO),
+        f"tests.http_plugin.apps:{app}",
+    ]
 
 
 class Server:

@@ -16,7 +16,14 @@ pytest.importorskip("flask")
 
 
 def flask_cmd() -> list[str]:
-    return [sys.executable, "-m", "relays.wsgi", "--chdir", str(REPO), "tests.http.flask_app:app"]
+    return [
+        sys.executable,
+        "-m",
+        "relays.wsgi",
+        "--chdir",
+        str(REPO),
+        "tests.http_plugin.flask_app:app",
+    ]
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from relays.http import Request
 from relays.wsgi import build_environ, encode_multipart, encode_urlencoded, load_app
 from tests.support.hub import wait_for
 
-from .procs import WorkerProcess, context
+from .worker_process import WorkerProcess, context
 
 
 def spawn(app: str, tmp_path: Path) -> WorkerProcess:
@@ -37,7 +37,7 @@ def hello(tmp_path: Path) -> Iterator[WorkerProcess]:
 
 @pytest.fixture
 def apps(tmp_path: Path) -> Iterator[WorkerProcess]:
-    proc = spawn("tests.http_unit.wsgi_apps:app", tmp_path)
+    proc = spawn("tests.sdk.wsgi_apps:app", tmp_path)
     try:
         yield proc
     finally:

@@ -1,4 +1,4 @@
-"""WSGI apps for the end-to-end tests: ``python -m relays.wsgi tests.http.apps:NAME``.
+"""WSGI apps for the end-to-end tests: ``python -m relays.wsgi tests.http_plugin.apps:NAME``.
 
 Like tests/workers/http_app.py they compute what the test checks inside the worker, from
 what a WSGI application sees (``environ``, ``wsgi.input``), so the adapter is tested too.
@@ -90,7 +90,7 @@ def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
     if path == "/form":
         return _json(start_response, _files(environ))
     if path == "/boom":
-        raise RuntimeError("boom from tests.http.apps")
+        raise RuntimeError("boom from tests.http_plugin.apps")
     start_response("404 Not Found", [("Content-Type", "text/plain")])
     return [b"not found"]
 

@@ -1,4 +1,4 @@
-"""The same paths through the WSGI adapter: ``python -m relays.wsgi tests.http.apps:app``."""
+"""The same paths through the WSGI adapter: ``python -m relays.wsgi tests.http_plugin.apps:app``."""
 
 from __future__ import annotations
 

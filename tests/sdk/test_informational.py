@@ -13,7 +13,7 @@ from relays.frame import CODEC_JSON, FrameReader, encode_data_frame
 from relays.http import HttpWorker
 from relays.worker import Worker
 
-from .procs import context
+from .worker_process import context
 
 
 class InProcessWorker:

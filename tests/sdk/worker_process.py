@@ -25,8 +25,7 @@ from relays.frame import (
     encode_data_frame,
     encode_frame,
 )
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.workers import REPO
 
 
 @dataclass

@@ -12,7 +12,7 @@ from relays.frame import CODEC_JSON, CODEC_PROTO, encode_data_frame
 from relays.http import decode_proto_request, encode_proto_response
 from tests.support.hub import wait_for
 
-from .procs import WorkerProcess, context
+from .worker_process import WorkerProcess, context
 
 # §1.11: Request{remote_addr:"127.0.0.1", protocol:"HTTP/1.1", method:"GET",
 #   uri:"http://localhost:8080/?a=1", header:{"User-Agent":["curl/8.0"]}, raw_query:"a=1"}
@@ -26,7 +26,7 @@ PROTO_200 = bytes.fromhex("08c801121c0a0c436f6e74656e742d54797065120c0a0a7465787
 
 @pytest.fixture
 def worker(tmp_path: Path) -> Iterator[WorkerProcess]:
-    proc = WorkerProcess(["-m", "tests.http_unit.sdk_worker"], tmp_path / "stderr.log")
+    proc = WorkerProcess(["-m", "tests.sdk.sdk_worker"], tmp_path / "stderr.log")
     try:
         proc.handshake()
         yield proc
