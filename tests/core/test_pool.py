@@ -254,6 +254,7 @@ def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+@pytest.mark.slow
 def test_no_fd_or_process_leak_under_worker_churn(pool_harness):
     pool = pool_harness.pool("pid", num_workers=2, max_jobs=1)
     pool.exec(Payload(b"warm"))

@@ -237,6 +237,7 @@ def test_unknown_group_is_a_startup_error(tmp_path):
 # -- the CLI ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sigterm_drains_and_exits_zero(tmp_path):
     port = free_port()
     cfg = tmp_path / "rr.yaml"
@@ -294,6 +295,7 @@ def test_sigterm_drains_and_exits_zero(tmp_path):
     assert not [p for p in workers if alive(p)], "no worker outlives the server"
 
 
+@pytest.mark.slow
 def test_worker_stderr_is_forwarded_whole(tmp_path):
     import json
 

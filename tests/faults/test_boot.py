@@ -100,6 +100,7 @@ def _attempts(path: Path) -> list[float]:
         return []
 
 
+@pytest.mark.slow
 def test_failed_replacement_is_retried_about_every_second_and_the_waiting_request_served(
     pool_harness, short_tmp
 ):
@@ -152,6 +153,7 @@ def test_boot_failure_loop_keeps_answering_no_free_workers_without_spinning(
     assert wait_for(lambda: len(pids(pool)) == 2, timeout=20)
 
 
+@pytest.mark.slow
 def test_crash_loop_after_the_handshake_is_backed_off(pipes_pool_harness, short_tmp):
     crash, attempts = short_tmp / "crash", short_tmp / "attempts"
     pool = pipes_pool_harness.pool(

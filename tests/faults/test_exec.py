@@ -113,6 +113,7 @@ def test_all_workers_killed_at_once_the_next_exec_waits_for_a_replacement(pool_h
     assert wait_for(lambda: len(pids(pool)) == 3 and not pids(pool) & victims)
 
 
+@pytest.mark.slow
 def test_burst_of_kills_under_load_every_request_answered_or_clear_error(pool_harness):
     """free + busy == target: after kills during load the pool is whole again, all ready."""
     n = 4

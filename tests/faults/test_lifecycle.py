@@ -19,6 +19,7 @@ import signal
 import time
 
 import gevent
+import pytest
 
 from actors.errors import AllocateError
 from relays import Payload
@@ -56,6 +57,7 @@ def _assert_stays_settled(pool, n: int, seconds: float = 1.0) -> None:
         gevent.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_reset_racing_with_external_kills_ends_at_full_size(pool_harness):
     """RR #1168: workers killed from outside while a reset replaces them."""
     n = 3
@@ -76,6 +78,7 @@ def test_reset_racing_with_external_kills_ends_at_full_size(pool_harness):
     assert answers <= pids(pool)
 
 
+@pytest.mark.slow
 def test_reset_while_a_replacement_is_mid_spawn_leaves_no_extra_worker(pool_harness):
     """A killed worker's replacement is booting when the reset starts."""
     n = 2
@@ -101,6 +104,7 @@ def _greenlets() -> int:
     return sum(1 for o in gc.get_objects() if isinstance(o, greenlet.greenlet) and not o.dead)
 
 
+@pytest.mark.slow
 def test_repeated_resets_under_load_leak_nothing(pool_harness):
     n = 2
     pool = pool_harness.pool(SCRIPT[:-3], num_workers=n, allocate_timeout="20s")

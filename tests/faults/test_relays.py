@@ -21,6 +21,7 @@ CLIENTS = 8
 PER_CLIENT = 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("max_jobs", [1, 2, 3])
 def test_small_max_jobs_under_concurrent_load_loses_no_request(sockets_pool_harness, max_jobs):
     """Every few requests each worker's connection is replaced, while 8 callers keep going."""
@@ -66,6 +67,7 @@ def _get_pids(addr: tuple[str, int], count: int) -> list[int | str]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("relay", ["tcp", "unix"])
 def test_http_with_max_jobs_one_on_socket_relays_has_zero_failed_requests(servers, relay):
     from tests.support.hub import call

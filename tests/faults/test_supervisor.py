@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import gevent
+import pytest
 
 from relays import Payload
 from tests.support.hub import wait_for
@@ -84,6 +85,7 @@ def test_limits_are_checked_once_per_watch_tick(pool_harness):
     assert time.monotonic() - started < 2.5
 
 
+@pytest.mark.slow
 def test_ttl_counts_from_ready_so_a_slow_booting_worker_is_not_retired_as_it_arrives(pool_harness):
     """A worker mid-spawn is not supervised: ttl starts when it is ready to serve."""
     pool = pool_harness.pool(

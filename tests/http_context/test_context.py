@@ -263,6 +263,7 @@ def test_empty_context_means_body_only() -> None:
     assert parse_response_context(CODEC_PROTO, b"") == (NO_STATUS, [])
 
 
+@pytest.mark.slow
 def test_canonical_name_cache_does_not_keep_what_clients_send() -> None:
     """Request header names come from clients: long unique ones must not be kept."""
     for i in range(300):

@@ -57,6 +57,7 @@ def _client(addr: tuple[str, int], index: int, count: int) -> list[str]:
     return problems
 
 
+@pytest.mark.slow
 def test_32_keepalive_connections_50_requests_each(servers, big_threadpool):
     s = servers(pool={"num_workers": 4})
     started = time.monotonic()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import gevent
 import gevent.subprocess
+import pytest
 
 from tests.support.http_client import TIMEOUT
 from tests.support.hub import spawn_call, wait_for
@@ -50,6 +51,7 @@ def _slow_request(addr: tuple[str, int], seconds: float, sent: list[int]) -> tup
         conn.close()
 
 
+@pytest.mark.slow
 def test_sigterm_under_load_finishes_in_flight_requests(short_tmp):
     config = short_tmp / "rr.yaml"
     config.write_text(
