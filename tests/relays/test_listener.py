@@ -15,6 +15,7 @@ from relays.dsn import parse_relay_dsn
 from relays.errors import RelayListenError, RelayTimeoutError
 from relays.frame import CONTROL, FrameReader, encode_frame
 from relays.server.socket import SocketListener
+from tests.support.hub import call, spawn_call
 from tests.support.relay_harness import RelayHarness, exec_frame
 from tests.support.workers import inline_cmd, worker_cmd
 
@@ -169,7 +170,7 @@ def test_a_client_announcing_a_huge_frame_is_refused_before_the_handshake() -> N
 
     with SocketListener(parse_relay_dsn("tcp://127.0.0.1:0")) as listener:
         # A real thread: this blocking client must not block the hub serving it.
-        got = gevent.get_hub().threadpool.apply(stray_client, (listener.address.address,))
+        got = call(stray_client, listener.address.address)
     assert got == b""
 
 
@@ -193,8 +194,7 @@ def test_abandoned_pid_is_forgotten_once_no_late_connection_can_come() -> None:
             listener.wait_for(pid, 0.05)
         gevent.sleep(0.6)  # longer than a handshake may take: the late worker is gone for good
         address = (listener.address.host, listener.address.port)
-        pool = gevent.get_hub().threadpool
-        sock = pool.spawn(_fake_worker, address, pid)
+        sock = spawn_call(_fake_worker, address, pid)
         started = time.monotonic()
         relay = listener.wait_for(pid, 5)
         assert time.monotonic() - started < 4
@@ -218,7 +218,7 @@ def test_late_connection_of_a_timed_out_spawn_is_dropped() -> None:
                 sock.settimeout(5)
                 return sock.recv(1)
 
-        assert gevent.get_hub().threadpool.apply(late) == b"", "the late connection was kept"
+        assert call(late) == b"", "the late connection was kept"
         assert pid not in listener._slots
     finally:
         listener.close()
@@ -241,7 +241,7 @@ def test_connection_nobody_claims_is_closed() -> None:
                 return sock.recv(1)
 
         started = time.monotonic()
-        assert gevent.get_hub().threadpool.apply(stray) == b""
+        assert call(stray) == b""
         assert time.monotonic() - started < 4
         assert pid not in listener._slots
     finally:
@@ -255,7 +255,7 @@ def test_connection_claimed_late_but_in_time_is_kept() -> None:
     try:
         pid = 4_000_003
         address = (listener.address.host, listener.address.port)
-        sock = gevent.get_hub().threadpool.apply(_fake_worker, (address, pid))
+        sock = call(_fake_worker, address, pid)
         gevent.sleep(0.3)
         relay = listener.wait_for(pid, 2)
         gevent.sleep(1.0)  # past unclaimed_timeout: a claimed relay stays open
