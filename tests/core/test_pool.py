@@ -19,15 +19,13 @@ from actors.errors import (
     WorkerError,
 )
 from relays import Payload
-from tests.procs import alive, wait_for
+from tests.support.hub import wait_for
+from tests.support.pools import pids
+from tests.support.procs import alive
 
 
-def pids(pool) -> set[int]:
-    return {w["pid"] for w in pool.workers()}
-
-
-def test_echo_with_context(harness):
-    pool = harness.pool("echo")
+def test_echo_with_context(pool_harness):
+    pool = pool_harness.pool("echo")
     out = pool.exec(Payload(body=b"hello", context=b'{"k":"v"}'))
     assert out.body == b"hello"
     assert out.context == b'{"k":"v"}'
@@ -35,20 +33,20 @@ def test_echo_with_context(harness):
     assert (empty_ctx.body, empty_ctx.context) == (b"x", b"")
 
 
-def test_big_payload_both_ways(harness):
-    pool = harness.pool("echo", num_workers=1)
+def test_big_payload_both_ways(pool_harness):
+    pool = pool_harness.pool("echo", num_workers=1)
     body = os.urandom(8 << 20)
     assert pool.exec(Payload(body=body, context=b"c")).body == body
 
 
-def test_empty_payload_is_refused(pipes):
-    pool = pipes.pool("echo", num_workers=1)
+def test_empty_payload_is_refused(pipes_pool_harness):
+    pool = pipes_pool_harness.pool("echo", num_workers=1)
     with pytest.raises(PoolError, match="payload can not be empty"):
         pool.exec(Payload())
 
 
-def test_workers_listing(harness):
-    pool = harness.pool("echo", num_workers=2)
+def test_workers_listing(pool_harness):
+    pool = pool_harness.pool("echo", num_workers=2)
     pool.exec(Payload(b"x"))
     workers = pool.workers()
     assert len(workers) == 2
@@ -59,8 +57,8 @@ def test_workers_listing(harness):
     assert sum(w["num_execs"] for w in workers) == 1
 
 
-def test_soft_error_keeps_worker(harness):
-    pool = harness.pool("error", num_workers=1)
+def test_soft_error_keeps_worker(pool_harness):
+    pool = pool_harness.pool("error", num_workers=1)
     before = pids(pool)
     with pytest.raises(WorkerError, match="SoftJobError: boom from python: abc"):
         pool.exec(Payload(b"abc"))
@@ -69,8 +67,8 @@ def test_soft_error_keeps_worker(harness):
     assert pids(pool) == before
 
 
-def test_killed_idle_worker_is_replaced(harness):
-    pool = harness.pool("pid", num_workers=2)
+def test_killed_idle_worker_is_replaced(pool_harness):
+    pool = pool_harness.pool("pid", num_workers=2)
     victim = next(iter(pids(pool)))
     os.kill(victim, signal.SIGKILL)
     assert wait_for(lambda: len(pids(pool)) == 2 and victim not in pids(pool))
@@ -78,8 +76,8 @@ def test_killed_idle_worker_is_replaced(harness):
         assert int(pool.exec(Payload(b"x")).body) in pids(pool)
 
 
-def test_killed_busy_worker_fails_request_and_is_replaced(harness):
-    pool = harness.pool("sleep", num_workers=1)
+def test_killed_busy_worker_fails_request_and_is_replaced(pool_harness):
+    pool = pool_harness.pool("sleep", num_workers=1)
     (victim,) = pids(pool)
     g = gevent.spawn(pool.exec, Payload(b"5"))
     gevent.sleep(0.5)
@@ -90,15 +88,15 @@ def test_killed_busy_worker_fails_request_and_is_replaced(harness):
     assert pool.exec(Payload(b"0")).body == b"slept"
 
 
-def test_crash_on_request_then_next_succeeds(harness):
-    pool = harness.pool("crash", num_workers=1)
+def test_crash_on_request_then_next_succeeds(pool_harness):
+    pool = pool_harness.pool("crash", num_workers=1)
     with pytest.raises(WorkerCrashedError):
         pool.exec(Payload(b"x"))
     assert wait_for(lambda: len(pids(pool)) == 1)
 
 
-def test_allocate_timeout_no_free_workers(harness):
-    pool = harness.pool("sleep", num_workers=1, allocate_timeout="500ms")
+def test_allocate_timeout_no_free_workers(pool_harness):
+    pool = pool_harness.pool("sleep", num_workers=1, allocate_timeout="500ms")
     busy = gevent.spawn(pool.exec, Payload(b"2"))
     gevent.sleep(0.2)
     with pytest.raises(NoFreeWorkersError, match="NoFreeWorkers"):
@@ -106,8 +104,8 @@ def test_allocate_timeout_no_free_workers(harness):
     assert busy.get(timeout=5).body == b"slept"
 
 
-def test_queue_size_limit(harness):
-    pool = harness.pool("sleep", num_workers=1, max_queue_size=1)
+def test_queue_size_limit(pool_harness):
+    pool = pool_harness.pool("sleep", num_workers=1, max_queue_size=1)
     busy = gevent.spawn(pool.exec, Payload(b"1"))
     gevent.sleep(0.2)
     with pytest.raises(QueueFullError, match="max queue size reached"):
@@ -116,8 +114,8 @@ def test_queue_size_limit(harness):
     assert pool.exec(Payload(b"0")).body == b"slept"
 
 
-def test_max_jobs_one_under_concurrency(harness):
-    pool = harness.pool("pid", num_workers=2, max_jobs=1)
+def test_max_jobs_one_under_concurrency(pool_harness):
+    pool = pool_harness.pool("pid", num_workers=2, max_jobs=1)
     jobs = [gevent.spawn(pool.exec, Payload(b"x")) for _ in range(16)]
     gevent.joinall(jobs, timeout=60)
     results = [int(j.get().body) for j in jobs]
@@ -125,9 +123,11 @@ def test_max_jobs_one_under_concurrency(harness):
     assert len(set(results)) == 16, "max_jobs=1: every request on a fresh worker"
 
 
-def test_worker_requested_stop_retries_request(harness, tmp_path):
+def test_worker_requested_stop_retries_request(pool_harness, tmp_path):
     flag = tmp_path / "stopped-once"
-    pool = harness.pool("stopper", num_workers=1, server={"env": {"STOP_ONCE_FILE": str(flag)}})
+    pool = pool_harness.pool(
+        "stopper", num_workers=1, server={"env": {"STOP_ONCE_FILE": str(flag)}}
+    )
     (first,) = pids(pool)
     out = pool.exec(Payload(b"payload", b"ctx"))
     assert (out.body, out.context) == (b"payload", b"ctx")
@@ -135,14 +135,14 @@ def test_worker_requested_stop_retries_request(harness, tmp_path):
     assert wait_for(lambda: len(pids(pool)) == 1 and first not in pids(pool))
 
 
-def test_worker_that_always_asks_to_stop_fails_clearly(pipes):
-    pool = pipes.pool("stopper", num_workers=1)
+def test_worker_that_always_asks_to_stop_fails_clearly(pipes_pool_harness):
+    pool = pipes_pool_harness.pool("stopper", num_workers=1)
     with pytest.raises(WorkerError, match="asked to stop instead of answering"):
         pool.exec(Payload(b"x"))
 
 
-def test_slow_destroy_kills_in_time(harness):
-    pool = harness.pool("slow_destroy", num_workers=2, destroy_timeout="1s")
+def test_slow_destroy_kills_in_time(pool_harness):
+    pool = pool_harness.pool("slow_destroy", num_workers=2, destroy_timeout="1s")
     victims = pids(pool)
     t0 = time.monotonic()
     pool.destroy()
@@ -150,23 +150,23 @@ def test_slow_destroy_kills_in_time(harness):
     assert wait_for(lambda: not any(alive(p) for p in victims), timeout=5)
 
 
-def test_exec_after_destroy_is_clear_error(harness):
-    pool = harness.pool("echo", num_workers=1)
+def test_exec_after_destroy_is_clear_error(pool_harness):
+    pool = pool_harness.pool("echo", num_workers=1)
     pool.destroy()
     with pytest.raises(PoolStoppedError, match="destroyed"):
         pool.exec(Payload(b"x"))
 
 
-def test_destroy_waits_for_inflight(harness):
-    pool = harness.pool("sleep", num_workers=1, destroy_timeout="10s")
+def test_destroy_waits_for_inflight(pool_harness):
+    pool = pool_harness.pool("sleep", num_workers=1, destroy_timeout="10s")
     g = gevent.spawn(pool.exec, Payload(b"1"))
     gevent.sleep(0.3)
     pool.destroy()
     assert g.get(timeout=1).body == b"slept"
 
 
-def test_reset_while_execs_in_flight(harness):
-    pool = harness.pool("sleep", num_workers=2)
+def test_reset_while_execs_in_flight(pool_harness):
+    pool = pool_harness.pool("sleep", num_workers=2)
     before = pids(pool)
     inflight = [gevent.spawn(pool.exec, Payload(b"1")) for _ in range(2)]
     gevent.sleep(0.2)
@@ -180,16 +180,16 @@ def test_reset_while_execs_in_flight(harness):
     assert len(after) == 2 and not (after & before)
 
 
-def test_debug_mode_fresh_worker_per_request(harness):
-    pool = harness.pool("pid", debug=True)
+def test_debug_mode_fresh_worker_per_request(pool_harness):
+    pool = pool_harness.pool("pid", debug=True)
     assert pool.workers() == []
     seen = {int(pool.exec(Payload(b"x")).body) for _ in range(3)}
     assert len(seen) == 3
     assert wait_for(lambda: not any(alive(p) for p in seen), timeout=10)
 
 
-def test_stream_response_chunks(harness):
-    pool = harness.pool("stream", num_workers=1)
+def test_stream_response_chunks(pool_harness):
+    pool = pool_harness.pool("stream", num_workers=1)
     chunks = list(pool.stream(Payload(b"20")))
     assert [c.body for c in chunks] == [f"chunk-{i}".encode() for i in range(20)] + [b"done"]
     assert [c.end_of_stream for c in chunks] == [False] * 20 + [True]
@@ -199,8 +199,8 @@ def test_stream_response_chunks(harness):
     assert (joined.body, joined.context) == (b"chunk-0chunk-1chunk-2done", b"HDR")
 
 
-def test_stream_cancel_releases_worker(harness):
-    pool = harness.pool("stream", num_workers=1)
+def test_stream_cancel_releases_worker(pool_harness):
+    pool = pool_harness.pool("stream", num_workers=1)
     (pid,) = pids(pool)
     stream = pool.stream(Payload(b"1000"))
     next(stream)
@@ -211,10 +211,10 @@ def test_stream_cancel_releases_worker(harness):
     assert pids(pool) == {pid}
 
 
-def test_env_reaches_worker(harness):
+def test_env_reaches_worker(pool_harness):
     import json
 
-    pool = harness.pool(
+    pool = pool_harness.pool(
         "env",
         num_workers=1,
         env={"RR_MODE": "http"},
@@ -223,27 +223,27 @@ def test_env_reaches_worker(harness):
     env = json.loads(pool.exec(Payload(b"x")).body)
     assert env["APP_SECRET"] == "s3cret"
     assert env["RR_MODE"] == "http"  # the plugin's wins
-    assert env["RR_RELAY"] == harness.systems[0].config.server.relay
+    assert env["RR_RELAY"] == pool_harness.systems[0].config.server.relay
     assert env["RR_VERSION"]
 
 
-def test_junk_stdout_at_boot_is_named(pipes):
+def test_junk_stdout_at_boot_is_named(pipes_pool_harness):
     with pytest.raises(AllocateError) as info:
-        pipes.pool("junk_stdout", num_workers=1)
+        pipes_pool_harness.pool("junk_stdout", num_workers=1)
     msg = str(info.value)
     assert "stdout" in msg and "hello from the junk worker" in msg
 
 
-def test_failboot_reports_exit_and_stderr(harness):
+def test_failboot_reports_exit_and_stderr(pool_harness):
     with pytest.raises(AllocateError) as info:
-        harness.pool("failboot", num_workers=1)
+        pool_harness.pool("failboot", num_workers=1)
     msg = str(info.value)
     assert "exited with status 1" in msg
     assert "failboot: this worker is broken on purpose" in msg
 
 
-def test_missing_command_is_named(pipes):
-    system = pipes.system("echo")
+def test_missing_command_is_named(pipes_pool_harness):
+    system = pipes_pool_harness.system("echo")
     with pytest.raises(AllocateError, match=r'"/nonexistent/worker-binary"'):
         system.new_pool("p", {"num_workers": 1, "command": "/nonexistent/worker-binary x"})
     with pytest.raises(AllocateError, match=r'"no-such-binary-xyz": executable file not found'):
@@ -254,8 +254,9 @@ def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def test_no_fd_or_process_leak_under_worker_churn(harness):
-    pool = harness.pool("pid", num_workers=2, max_jobs=1)
+@pytest.mark.slow
+def test_no_fd_or_process_leak_under_worker_churn(pool_harness):
+    pool = pool_harness.pool("pid", num_workers=2, max_jobs=1)
     pool.exec(Payload(b"warm"))
     gevent.sleep(0.5)
     before = _open_fds()
@@ -268,9 +269,9 @@ def test_no_fd_or_process_leak_under_worker_churn(harness):
     assert wait_for(lambda: not any(alive(p) for p in seen - pids(pool)), timeout=10)
 
 
-def test_pool_heals_after_replacements_kept_failing(harness, tmp_path):
+def test_pool_heals_after_replacements_kept_failing(pool_harness, tmp_path):
     flag = tmp_path / "fail"
-    pool = harness.pool(
+    pool = pool_harness.pool(
         "flaky_boot",
         num_workers=1,
         allocate_timeout="1s",
@@ -288,11 +289,13 @@ def test_pool_heals_after_replacements_kept_failing(harness, tmp_path):
     assert int(pool.exec(Payload(b"x")).body) in pids(pool)
 
 
-def test_junk_on_stdout_mid_request_is_named_and_worker_replaced(pipes, tmp_path):
+def test_junk_on_stdout_mid_request_is_named_and_worker_replaced(pipes_pool_harness, tmp_path):
     from actors.errors import WorkerProtocolError
 
     once = str(tmp_path / "junked")
-    pool = pipes.pool("junk_midrequest", num_workers=1, server={"env": {"JUNK_ONCE_FILE": once}})
+    pool = pipes_pool_harness.pool(
+        "junk_midrequest", num_workers=1, server={"env": {"JUNK_ONCE_FILE": once}}
+    )
     (pid,) = pids(pool)
     with pytest.raises(WorkerProtocolError) as info:
         pool.exec(Payload(b"x"))
@@ -302,9 +305,9 @@ def test_junk_on_stdout_mid_request_is_named_and_worker_replaced(pipes, tmp_path
     assert int(pool.exec(Payload(b"x")).body) in pids(pool)
 
 
-def test_reset_that_cannot_start_workers_reports_and_heals(harness, tmp_path):
+def test_reset_that_cannot_start_workers_reports_and_heals(pool_harness, tmp_path):
     flag = tmp_path / "fail"
-    pool = harness.pool(
+    pool = pool_harness.pool(
         "flaky_boot",
         num_workers=2,
         allocate_timeout="2s",
@@ -320,9 +323,9 @@ def test_reset_that_cannot_start_workers_reports_and_heals(harness, tmp_path):
 
 @pytest.mark.parametrize("relay_kind", ["pipes", "unix"])
 def test_request_to_a_worker_that_just_died_is_rerun_elsewhere(relay_kind, tmp_path):
-    from tests.core.conftest import Harness
+    from tests.support.pools import PoolHarness
 
-    harness = Harness(relay_kind, tmp_path)
+    harness = PoolHarness(relay_kind, tmp_path)
     try:
         pool = harness.pool("pid", num_workers=1)
         (pid,) = pids(pool)

@@ -17,10 +17,8 @@ import pytest
 from actors.errors import AllocateError
 from actors.system import ActorSystem, StartupError
 from relays import Payload
-from tests.core.conftest import WORKERS, worker_cmd
-from tests.procs import alive, children, free_port, ppid, state
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.procs import alive, children, free_port, ppid, state
+from tests.support.workers import REPO, WORKERS, worker_cmd
 
 
 def system(tmp_path: Path, **server: object) -> ActorSystem:
@@ -177,7 +175,7 @@ def test_worker_that_never_connects_times_out(tmp_path):
 def _world_readable_worker() -> tuple[str, list[str]]:
     """Copy the SDK and a pid worker somewhere the ``nobody`` user can read."""
     d = tempfile.mkdtemp(prefix="gr-user-")
-    shutil.copytree(ROOT / "relays", Path(d) / "relays")
+    shutil.copytree(REPO / "relays", Path(d) / "relays")
     script = Path(d) / "w.py"
     script.write_text(
         "import os, sys\n"
@@ -239,6 +237,7 @@ def test_unknown_group_is_a_startup_error(tmp_path):
 # -- the CLI ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sigterm_drains_and_exits_zero(tmp_path):
     port = free_port()
     cfg = tmp_path / "rr.yaml"
@@ -261,7 +260,7 @@ def test_sigterm_drains_and_exits_zero(tmp_path):
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "actors.main", "serve", "-c", str(cfg)],
-        cwd=ROOT,
+        cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -296,6 +295,7 @@ def test_sigterm_drains_and_exits_zero(tmp_path):
     assert not [p for p in workers if alive(p)], "no worker outlives the server"
 
 
+@pytest.mark.slow
 def test_worker_stderr_is_forwarded_whole(tmp_path):
     import json
 
@@ -332,7 +332,7 @@ def test_worker_stderr_is_forwarded_whole(tmp_path):
 def _run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "actors.main", *args],
-        cwd=ROOT,
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -423,7 +423,7 @@ def test_orphaned_grandchildren_are_reaped(tmp_path):
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "actors.main", "-c", str(cfg)],
-        cwd=ROOT,
+        cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

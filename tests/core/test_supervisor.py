@@ -7,25 +7,32 @@ import pytest
 
 from actors.errors import ExecTTLError
 from relays import Payload
-from tests.core.test_pool import pids, wait_for
+from tests.support.hub import wait_for
+from tests.support.pools import pids
 
 
-def test_ttl_replaces_workers(harness):
-    pool = harness.pool("pid", num_workers=2, supervisor={"watch_tick": "100ms", "ttl": "500ms"})
+def test_ttl_replaces_workers(pool_harness):
+    pool = pool_harness.pool(
+        "pid", num_workers=2, supervisor={"watch_tick": "100ms", "ttl": "500ms"}
+    )
     before = pids(pool)
     assert wait_for(lambda: len(pids(pool)) == 2 and not (pids(pool) & before), timeout=10)
     assert int(pool.exec(Payload(b"x")).body) in pids(pool)
 
 
-def test_ttl_never_interrupts_a_request(harness):
-    pool = harness.pool("sleep", num_workers=1, supervisor={"watch_tick": "100ms", "ttl": "300ms"})
+def test_ttl_never_interrupts_a_request(pool_harness):
+    pool = pool_harness.pool(
+        "sleep", num_workers=1, supervisor={"watch_tick": "100ms", "ttl": "300ms"}
+    )
     (pid,) = pids(pool)
     assert pool.exec(Payload(b"1")).body == b"slept"  # longer than ttl: finishes
     assert wait_for(lambda: len(pids(pool)) == 1 and pid not in pids(pool))
 
 
-def test_idle_ttl_skips_never_used_workers(harness):
-    pool = harness.pool("pid", num_workers=2, supervisor={"watch_tick": "100ms", "idle_ttl": "1s"})
+def test_idle_ttl_skips_never_used_workers(pool_harness):
+    pool = pool_harness.pool(
+        "pid", num_workers=2, supervisor={"watch_tick": "100ms", "idle_ttl": "1s"}
+    )
     before = pids(pool)
     used = int(pool.exec(Payload(b"x")).body)
     assert wait_for(lambda: used not in pids(pool), timeout=10)
@@ -33,8 +40,8 @@ def test_idle_ttl_skips_never_used_workers(harness):
     assert untouched <= pids(pool), "a never-used worker must not be idle-killed"
 
 
-def test_max_worker_memory_recycles_leaking_worker(harness):
-    pool = harness.pool(
+def test_max_worker_memory_recycles_leaking_worker(pool_harness):
+    pool = pool_harness.pool(
         "memleak", num_workers=1, supervisor={"watch_tick": "100ms", "max_worker_memory": 40}
     )
     (pid,) = pids(pool)
@@ -44,8 +51,8 @@ def test_max_worker_memory_recycles_leaking_worker(harness):
     assert pool.exec(Payload(b"x")).body == str(10 << 20).encode()  # a fresh worker
 
 
-def test_exec_ttl_kills_and_replaces(harness):
-    pool = harness.pool("sleep", num_workers=1, supervisor={"exec_ttl": "500ms"})
+def test_exec_ttl_kills_and_replaces(pool_harness):
+    pool = pool_harness.pool("sleep", num_workers=1, supervisor={"exec_ttl": "500ms"})
     (pid,) = pids(pool)
     with pytest.raises(ExecTTLError, match="ExecTTL"):
         pool.exec(Payload(b"5"))
@@ -53,8 +60,8 @@ def test_exec_ttl_kills_and_replaces(harness):
     assert pool.exec(Payload(b"0")).body == b"slept"
 
 
-def test_request_under_exec_ttl_survives(harness):
-    pool = harness.pool("sleep", num_workers=1, supervisor={"exec_ttl": "2s"})
+def test_request_under_exec_ttl_survives(pool_harness):
+    pool = pool_harness.pool("sleep", num_workers=1, supervisor={"exec_ttl": "2s"})
     (pid,) = pids(pool)
     assert pool.exec(Payload(b"0.5")).body == b"slept"
     gevent.sleep(0.2)

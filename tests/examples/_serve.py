@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.procs import alive, children
+from tests.support.procs import alive, children
 
 ROOT = Path(__file__).resolve().parents[2]
 

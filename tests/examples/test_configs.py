@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.examples._serve import Server, serve, wait_gone
-from tests.procs import free_port
+from tests.support.procs import free_port
 
 HELLO = b"Hello from Greenrunner"
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from tests.examples._serve import ROOT
-from tests.procs import alive
+from tests.support.procs import alive
 
 
 def test_embed_example_runs_and_explains_itself() -> None:

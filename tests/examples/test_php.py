@@ -16,7 +16,7 @@ import pytest
 
 from actors.system import ActorSystem
 from tests.examples._serve import ROOT, serve, wait_gone
-from tests.procs import free_port
+from tests.support.procs import free_port
 
 PHP_DIR = ROOT / "examples" / "php"
 

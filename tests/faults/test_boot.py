@@ -26,17 +26,18 @@ import pytest
 from actors.errors import AllocateError, NoFreeWorkersError
 from actors.system import ActorSystem
 from relays import Payload
-
-from .conftest import children, pids, wait_for
+from tests.support.hub import wait_for
+from tests.support.pools import pids
+from tests.support.procs import children
 
 # -- the command -----------------------------------------------------------------------
 
 
-def test_command_that_is_not_executable_is_named(pipes, scratch):
-    script = scratch / "worker.sh"
+def test_command_that_is_not_executable_is_named(pipes_pool_harness, short_tmp):
+    script = short_tmp / "worker.sh"
     script.write_text("#!/bin/sh\nexit 0\n")
     script.chmod(stat.S_IRUSR | stat.S_IWUSR)  # no x bit: even root cannot exec it
-    system = pipes.system("echo")
+    system = pipes_pool_harness.system("echo")
     started = time.monotonic()
     with pytest.raises(AllocateError) as info:
         system.new_pool("p", {"num_workers": 2, "command": str(script)})
@@ -48,12 +49,12 @@ def test_command_that_is_not_executable_is_named(pipes, scratch):
 # -- the handshake ---------------------------------------------------------------------
 
 
-def test_worker_that_never_answers_the_handshake_is_bounded_and_killed(harness):
+def test_worker_that_never_answers_the_handshake_is_bounded_and_killed(pool_harness):
     """Pipes: never reads the pid request.  tcp/unix: connects, then never answers."""
     before = children(script="fault_hang_handshake.py")
     started = time.monotonic()
     with pytest.raises(AllocateError) as info:
-        harness.pool(
+        pool_harness.pool(
             "fault_hang_handshake",
             num_workers=1,
             allocate_timeout="1s",
@@ -63,26 +64,28 @@ def test_worker_that_never_answers_the_handshake_is_bounded_and_killed(harness):
     assert elapsed < 6, f"the spawn was not bounded: {elapsed:.1f}s"
     assert "within" in str(info.value), str(info.value)
     # The hung process was killed and reaped, not left behind.
-    assert wait_for(lambda: children(script="fault_hang_handshake.py") == before, timeout=5), (
-        "the hung worker outlived its failed spawn"
+    assert wait_for(
+        lambda: children(script="fault_hang_handshake.py") == before,
+        timeout=5,
+        what="the hung worker to be reaped after its failed spawn",
     )
 
 
 # -- concurrency -----------------------------------------------------------------------
 
 
-def _start_time(harness, n: int) -> float:
+def _start_time(pool_harness, n: int) -> float:
     started = time.monotonic()
-    pool = harness.pool("fault_pid", num_workers=n, server={"env": {"BOOT_DELAY": "0.5"}})
+    pool = pool_harness.pool("fault_pid", num_workers=n, server={"env": {"BOOT_DELAY": "0.5"}})
     elapsed = time.monotonic() - started
     assert len(pids(pool)) == n
     return elapsed
 
 
-def test_workers_are_spawned_concurrently(harness):
+def test_workers_are_spawned_concurrently(pool_harness):
     """Each worker sleeps 0.5 s before its handshake: 8 in sequence would need 4 s."""
-    one = _start_time(harness, 1)
-    eight = _start_time(harness, 8)
+    one = _start_time(pool_harness, 1)
+    eight = _start_time(pool_harness, 8)
     assert eight < 2.5, f"8 workers took {eight:.2f}s to start (1 worker: {one:.2f}s)"
     assert eight < one + 1.5, f"8 workers took {eight:.2f}s, 1 worker {one:.2f}s"
 
@@ -97,12 +100,13 @@ def _attempts(path: Path) -> list[float]:
         return []
 
 
+@pytest.mark.slow
 def test_failed_replacement_is_retried_about_every_second_and_the_waiting_request_served(
-    harness, scratch
+    pool_harness, short_tmp
 ):
     """RR's Test_SupervisedPool_AllocateFailedOK: spawn fails for a while, then works."""
-    flag, attempts = scratch / "fail", scratch / "attempts"
-    pool = harness.pool(
+    flag, attempts = short_tmp / "fail", short_tmp / "attempts"
+    pool = pool_harness.pool(
         "fault_pid",
         num_workers=1,
         allocate_timeout="10s",
@@ -124,9 +128,11 @@ def test_failed_replacement_is_retried_about_every_second_and_the_waiting_reques
     assert pids(pool) == {new_pid} and new_pid != pid
 
 
-def test_boot_failure_loop_keeps_answering_no_free_workers_without_spinning(harness, scratch):
-    flag, attempts = scratch / "fail", scratch / "attempts"
-    pool = harness.pool(
+def test_boot_failure_loop_keeps_answering_no_free_workers_without_spinning(
+    pool_harness, short_tmp
+):
+    flag, attempts = short_tmp / "fail", short_tmp / "attempts"
+    pool = pool_harness.pool(
         "fault_pid",
         num_workers=2,
         allocate_timeout="300ms",
@@ -147,9 +153,10 @@ def test_boot_failure_loop_keeps_answering_no_free_workers_without_spinning(harn
     assert wait_for(lambda: len(pids(pool)) == 2, timeout=20)
 
 
-def test_crash_loop_after_the_handshake_is_backed_off(pipes, scratch):
-    crash, attempts = scratch / "crash", scratch / "attempts"
-    pool = pipes.pool(
+@pytest.mark.slow
+def test_crash_loop_after_the_handshake_is_backed_off(pipes_pool_harness, short_tmp):
+    crash, attempts = short_tmp / "crash", short_tmp / "attempts"
+    pool = pipes_pool_harness.pool(
         "fault_pid",
         num_workers=2,
         allocate_timeout="1s",
@@ -168,16 +175,16 @@ def test_crash_loop_after_the_handshake_is_backed_off(pipes, scratch):
 # -- on_init -----------------------------------------------------------------------------
 
 
-def test_on_init_completes_before_the_first_worker_is_spawned(scratch):
+def test_on_init_completes_before_the_first_worker_is_spawned(short_tmp):
     """The http plugin's workers start in ActorSystem.start(), right after on_init."""
-    marker = scratch / "init-done"
-    probe = scratch / "probe.py"
+    marker = short_tmp / "init-done"
+    probe = short_tmp / "probe.py"
     probe.write_text(
         textwrap.dedent(
             f"""
             import os, sys
             sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
-            with open({str(scratch / "seen")!r}, "a") as f:
+            with open({str(short_tmp / "seen")!r}, "a") as f:
                 f.write(("yes" if os.path.exists({str(marker)!r}) else "no") + "\\n")
             from relays.http import HttpWorker
             w = HttpWorker()
@@ -199,19 +206,19 @@ def test_on_init_completes_before_the_first_worker_is_spawned(scratch):
     )
     system.start()
     try:
-        assert (scratch / "seen").read_text().split() == ["yes"] * 3
+        assert (short_tmp / "seen").read_text().split() == ["yes"] * 3
         assert marker.read_text() == "x", "on_init ran more than once"
     finally:
         system.stop(timeout=5)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching user needs root")
-def test_on_init_runs_as_its_user_with_its_env(scratch):
+def test_on_init_runs_as_its_user_with_its_env(short_tmp):
     import pwd
 
     nobody = pwd.getpwnam("nobody")
-    scratch.chmod(0o777)
-    out = scratch / "who"
+    short_tmp.chmod(0o777)
+    out = short_tmp / "who"
     code = f"import os; open({str(out)!r}, 'w').write(f'{{os.getuid()}} {{os.environ[\"WHO\"]}}')"
     system = ActorSystem.from_dict(
         {

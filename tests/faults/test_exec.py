@@ -23,8 +23,9 @@ from actors.errors import (
     WorkerProtocolError,
 )
 from relays import Payload
-
-from .conftest import alive, pids, wait_for
+from tests.support.hub import wait_for
+from tests.support.pools import pids
+from tests.support.procs import alive
 
 
 @pytest.mark.parametrize(
@@ -35,22 +36,22 @@ from .conftest import alive, pids, wait_for
     ],
 )
 def test_worker_that_breaks_its_relay_but_stays_alive_is_killed_and_replaced(
-    harness, mode, error, match
+    pool_harness, mode, error, match
 ):
-    pool = harness.pool("fault_relay", num_workers=1)
+    pool = pool_harness.pool("fault_relay", num_workers=1)
     (pid,) = pids(pool)
     started = time.monotonic()
     with pytest.raises(error, match=match):
         pool.exec(Payload(mode.encode()))
     assert time.monotonic() - started < 5, "the request waited for the process to exit"
-    assert wait_for(lambda: not alive(pid), timeout=5), "the broken worker was left running"
+    assert wait_for(lambda: not alive(pid), timeout=5, what="the broken worker to exit")
     assert wait_for(lambda: len(pids(pool)) == 1 and pid not in pids(pool))
     assert int(pool.exec(Payload(b"pid")).body) in pids(pool)
     assert pool.queue == 0
 
 
-def test_bad_crc_in_the_middle_of_a_stream_fails_the_stream_and_replaces_the_worker(harness):
-    pool = harness.pool("fault_relay", num_workers=1)
+def test_bad_crc_in_the_middle_of_a_stream_fails_the_stream_and_replaces_the_worker(pool_harness):
+    pool = pool_harness.pool("fault_relay", num_workers=1)
     (pid,) = pids(pool)
     stream = pool.stream(Payload(b"badcrc"))
     assert next(stream).body == b"chunk-0"
@@ -65,8 +66,8 @@ def test_bad_crc_in_the_middle_of_a_stream_fails_the_stream_and_replaces_the_wor
     assert pool.queue == 0
 
 
-def test_worker_killed_while_streaming_fails_the_stream_not_hangs(harness):
-    pool = harness.pool("stream", num_workers=1)
+def test_worker_killed_while_streaming_fails_the_stream_not_hangs(pool_harness):
+    pool = pool_harness.pool("stream", num_workers=1)
     (pid,) = pids(pool)
     stream = pool.stream(Payload(b"1000", b'{"delay": 0.01}'))
     next(stream)
@@ -83,23 +84,25 @@ def test_worker_killed_while_streaming_fails_the_stream_not_hangs(harness):
     assert [c.body for c in chunks] == [b"chunk-0", b"chunk-1", b"chunk-2", b"done"]
 
 
-def test_all_workers_marked_errored_next_exec_succeeds_on_a_replacement(harness):
+def test_all_workers_marked_errored_next_exec_succeeds_on_a_replacement(pool_harness):
     """RR's Test_Static_Pool_Handle_Dead: every idle worker's state set to errored."""
     from actors.fsm import State
 
-    pool = harness.pool("fault_pid", num_workers=3)
+    pool = pool_harness.pool("fault_pid", num_workers=3)
     marked = {h.pid for h in pool.free.idle()}
     assert marked == pids(pool)
     for h in pool.free.idle():
         h.fsm.transition(State.ERRORED)
     answer = int(pool.exec(Payload(b"0")).body)
     assert answer not in marked
-    assert wait_for(lambda: not any(alive(p) for p in marked), timeout=10), "errored kept"
+    assert wait_for(
+        lambda: not any(alive(p) for p in marked), timeout=10, what="the errored workers to exit"
+    )
     assert wait_for(lambda: len(pids(pool)) == 3 and not pids(pool) & marked)
 
 
-def test_all_workers_killed_at_once_the_next_exec_waits_for_a_replacement(harness):
-    pool = harness.pool("fault_pid", num_workers=3)
+def test_all_workers_killed_at_once_the_next_exec_waits_for_a_replacement(pool_harness):
+    pool = pool_harness.pool("fault_pid", num_workers=3)
     victims = pids(pool)
     for pid in victims:
         os.kill(pid, signal.SIGKILL)
@@ -110,10 +113,11 @@ def test_all_workers_killed_at_once_the_next_exec_waits_for_a_replacement(harnes
     assert wait_for(lambda: len(pids(pool)) == 3 and not pids(pool) & victims)
 
 
-def test_burst_of_kills_under_load_every_request_answered_or_clear_error(harness):
+@pytest.mark.slow
+def test_burst_of_kills_under_load_every_request_answered_or_clear_error(pool_harness):
     """free + busy == target: after kills during load the pool is whole again, all ready."""
     n = 4
-    pool = harness.pool("fault_pid", num_workers=n, allocate_timeout="10s")
+    pool = pool_harness.pool("fault_pid", num_workers=n, allocate_timeout="10s")
     outcomes: list[str] = []
     stop = gevent.event.Event()
 
@@ -160,8 +164,8 @@ def test_burst_of_kills_under_load_every_request_answered_or_clear_error(harness
     assert time.monotonic() - started < 1.4
 
 
-def test_caller_killed_mid_exec_leaks_neither_worker_nor_queue_place(harness):
-    pool = harness.pool("fault_pid", num_workers=1)
+def test_caller_killed_mid_exec_leaks_neither_worker_nor_queue_place(pool_harness):
+    pool = pool_harness.pool("fault_pid", num_workers=1)
     (pid,) = pids(pool)
     g = gevent.spawn(pool.exec, Payload(b"1"))
     gevent.sleep(0.3)
@@ -174,8 +178,8 @@ def test_caller_killed_mid_exec_leaks_neither_worker_nor_queue_place(harness):
     assert wait_for(lambda: pids(pool) == {answer})
 
 
-def test_exec_during_and_after_destroy_from_many_greenlets(harness):
-    pool = harness.pool("fault_pid", num_workers=1, destroy_timeout="5s")
+def test_exec_during_and_after_destroy_from_many_greenlets(pool_harness):
+    pool = pool_harness.pool("fault_pid", num_workers=1, destroy_timeout="5s")
     (pid,) = pids(pool)
     busy = gevent.spawn(pool.exec, Payload(b"0.5"))
     gevent.sleep(0.1)
@@ -193,8 +197,8 @@ def test_exec_during_and_after_destroy_from_many_greenlets(harness):
     assert wait_for(lambda: not alive(pid), timeout=5)
 
 
-def test_debug_mode_concurrent_requests_each_get_their_own_process(harness):
-    pool = harness.pool("fault_pid", debug=True, num_workers=2)
+def test_debug_mode_concurrent_requests_each_get_their_own_process(pool_harness):
+    pool = pool_harness.pool("fault_pid", debug=True, num_workers=2)
     started = time.monotonic()
     jobs = [gevent.spawn(pool.exec, Payload(b"0.5")) for _ in range(4)]
     gevent.joinall(jobs, timeout=20, raise_error=True)
@@ -202,5 +206,7 @@ def test_debug_mode_concurrent_requests_each_get_their_own_process(harness):
     seen = {int(j.value.body) for j in jobs}
     assert len(seen) == 4, "one process per request"
     assert elapsed < 1.9, f"the 4 requests did not run concurrently ({elapsed:.2f}s)"
-    assert wait_for(lambda: not any(alive(p) for p in seen), timeout=10), "not reaped"
+    assert wait_for(
+        lambda: not any(alive(p) for p in seen), timeout=10, what="the workers to be reaped"
+    )
     assert pool.workers() == []

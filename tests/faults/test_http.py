@@ -1,12 +1,12 @@
 """§4.4 HTTP front with real workers: slow clients, clients leaving mid-request, a worker
 killed mid-stream.
 
-Covered elsewhere: Nagle/delayed-ACK stalls (tests/http/test_load.py,
-tests/http_server/test_connection.py::test_no_nagle_stall_with_streamed_keep_alive_responses),
-a client leaving while queued (tests/http/test_failures.py::
+Covered elsewhere: Nagle/delayed-ACK stalls (tests/http_plugin/test_load.py,
+tests/http_front/test_connection.py::test_no_nagle_stall_with_streamed_keep_alive_responses),
+a client leaving while queued (tests/http_plugin/test_failures.py::
 test_client_leaving_while_queued_releases_its_place), a client leaving mid-stream
-(tests/http/test_responses.py::test_client_disconnect_mid_stream_stops_the_worker_stream),
-slowloris at the HTTP front alone (tests/http_server/test_connection.py).
+(tests/http_plugin/test_responses.py::test_client_disconnect_mid_stream_stops_the_worker_stream),
+slowloris at the HTTP front alone (tests/http_front/test_connection.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import time
 
 import gevent
 
-from tests.http._util import TIMEOUT, RawReader, call, get, read_all, spawn_call, wait_for
+from tests.support.http_client import TIMEOUT, RawReader, get, read_all
+from tests.support.hub import call, spawn_call, wait_for
 
 
 def _slow_upload(addr: tuple[str, int], body: bytes, seconds: float) -> bytes:

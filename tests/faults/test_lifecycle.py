@@ -5,7 +5,8 @@ reset whose new workers fail (test_reset_that_cannot_start_workers_reports_and_h
 destroy_timeout then SIGKILL (test_slow_destroy_kills_in_time), exec after destroy from
 one caller (test_exec_after_destroy_is_clear_error), SIGTERM drains and exits 0
 (tests/core/test_server.py::test_sigterm_drains_and_exits_zero,
-tests/http/test_shutdown.py), debug mode sequentially (test_debug_mode_fresh_worker_per_request).
+tests/http_plugin/test_shutdown.py), debug mode sequentially
+(test_debug_mode_fresh_worker_per_request).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import signal
 import time
 
 import gevent
+import pytest
 
 from actors.errors import AllocateError
 from relays import Payload
-
-from .conftest import alive, children, pids, wait_for
+from tests.support.hub import wait_for
+from tests.support.pools import pids
+from tests.support.procs import alive, children
 
 SCRIPT = "fault_pid.py"
 
@@ -40,8 +43,13 @@ def _settled(pool, n: int) -> bool:
 
 
 def _assert_stays_settled(pool, n: int, seconds: float = 1.0) -> None:
-    assert wait_for(lambda: _settled(pool, n), timeout=20), (
-        f"pool did not settle at {n}: {pool.workers()} processes {sorted(children(script=SCRIPT))}"
+    assert wait_for(
+        lambda: _settled(pool, n),
+        timeout=20,
+        what=lambda: (
+            f"the pool to settle at {n}: {pool.workers()}"
+            f" processes {sorted(children(script=SCRIPT))}"
+        ),
     )
     deadline = time.monotonic() + seconds  # no late joiner shows up afterwards
     while time.monotonic() < deadline:
@@ -49,10 +57,11 @@ def _assert_stays_settled(pool, n: int, seconds: float = 1.0) -> None:
         gevent.sleep(0.1)
 
 
-def test_reset_racing_with_external_kills_ends_at_full_size(harness):
+@pytest.mark.slow
+def test_reset_racing_with_external_kills_ends_at_full_size(pool_harness):
     """RR #1168: workers killed from outside while a reset replaces them."""
     n = 3
-    pool = harness.pool(SCRIPT[:-3], num_workers=n, allocate_timeout="10s", reset_timeout="5s")
+    pool = pool_harness.pool(SCRIPT[:-3], num_workers=n, allocate_timeout="10s", reset_timeout="5s")
     rnd = random.Random(1168)
     for _ in range(6):
         resetter = gevent.spawn(pool.reset)
@@ -69,10 +78,11 @@ def test_reset_racing_with_external_kills_ends_at_full_size(harness):
     assert answers <= pids(pool)
 
 
-def test_reset_while_a_replacement_is_mid_spawn_leaves_no_extra_worker(harness):
+@pytest.mark.slow
+def test_reset_while_a_replacement_is_mid_spawn_leaves_no_extra_worker(pool_harness):
     """A killed worker's replacement is booting when the reset starts."""
     n = 2
-    pool = harness.pool(
+    pool = pool_harness.pool(
         SCRIPT[:-3],
         num_workers=n,
         server={"env": {"BOOT_DELAY": "0.3"}},
@@ -94,9 +104,10 @@ def _greenlets() -> int:
     return sum(1 for o in gc.get_objects() if isinstance(o, greenlet.greenlet) and not o.dead)
 
 
-def test_repeated_resets_under_load_leak_nothing(harness):
+@pytest.mark.slow
+def test_repeated_resets_under_load_leak_nothing(pool_harness):
     n = 2
-    pool = harness.pool(SCRIPT[:-3], num_workers=n, allocate_timeout="20s")
+    pool = pool_harness.pool(SCRIPT[:-3], num_workers=n, allocate_timeout="20s")
     pool.reset()
     gevent.sleep(0.3)
     gc.collect()

@@ -14,18 +14,21 @@ import gevent
 import pytest
 
 from relays import Payload
-
-from .conftest import pids, wait_for
+from tests.support.hub import wait_for
+from tests.support.pools import pids
 
 CLIENTS = 8
 PER_CLIENT = 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("max_jobs", [1, 2, 3])
-def test_small_max_jobs_under_concurrent_load_loses_no_request(sockets, max_jobs):
+def test_small_max_jobs_under_concurrent_load_loses_no_request(sockets_pool_harness, max_jobs):
     """Every few requests each worker's connection is replaced, while 8 callers keep going."""
     n = 3
-    pool = sockets.pool("fault_pid", num_workers=n, max_jobs=max_jobs, allocate_timeout="20s")
+    pool = sockets_pool_harness.pool(
+        "fault_pid", num_workers=n, max_jobs=max_jobs, allocate_timeout="20s"
+    )
     answers: list[int] = []
     failures: list[str] = []
 
@@ -64,9 +67,10 @@ def _get_pids(addr: tuple[str, int], count: int) -> list[int | str]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("relay", ["tcp", "unix"])
 def test_http_with_max_jobs_one_on_socket_relays_has_zero_failed_requests(servers, relay):
-    from tests.http._util import call
+    from tests.support.hub import call
 
     s = servers(relay=relay, pool={"num_workers": 3, "max_jobs": 1, "allocate_timeout": "20s"})
     jobs = [gevent.spawn(call, _get_pids, s.addr, 8) for _ in range(CLIENTS)]

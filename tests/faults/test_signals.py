@@ -1,7 +1,7 @@
 """§4.4 SIGTERM/SIGINT to the server process: the second signal forces, and leaves no worker.
 
 The first SIGTERM drains (tests/core/test_server.py::test_sigterm_drains_and_exits_zero,
-tests/http/test_shutdown.py); here the drain is cut short by a second signal, and no
+tests/http_plugin/test_shutdown.py); here the drain is cut short by a second signal, and no
 worker process, busy or idle, may outlive the server.
 """
 
@@ -20,12 +20,11 @@ import gevent
 import gevent.subprocess
 import pytest
 
-from tests.http._util import spawn_call, wait_for
+from tests.support.hub import spawn_call, wait_for
+from tests.support.procs import alive, children, kill_all
+from tests.support.workers import REPO, WORKERS
 
-from .conftest import alive, children, kill_all
-
-REPO = Path(__file__).resolve().parents[2]
-WORKER = REPO / "tests" / "workers" / "http_app.py"
+WORKER = WORKERS / "http_app.py"
 
 
 def _address(log: Path) -> tuple[str, int] | None:
@@ -55,8 +54,8 @@ def _get(addr: tuple[str, int], path: str) -> int | str:
     [(signal.SIGTERM, signal.SIGINT), (signal.SIGINT, signal.SIGINT)],
     ids=["term-int", "int-int"],
 )
-def test_second_signal_exits_at_once_and_leaves_no_worker(scratch, first, second):
-    config = scratch / "rr.yaml"
+def test_second_signal_exits_at_once_and_leaves_no_worker(short_tmp, first, second):
+    config = short_tmp / "rr.yaml"
     config.write_text(
         textwrap.dedent(
             f"""
@@ -74,7 +73,7 @@ def test_second_signal_exits_at_once_and_leaves_no_worker(scratch, first, second
             """
         )
     )
-    log = scratch / "server.log"
+    log = short_tmp / "server.log"
     with open(log, "wb") as out:
         proc = gevent.subprocess.Popen(
             [sys.executable, "-m", "actors.main", "serve", "-c", str(config)],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -12,10 +13,11 @@ import pytest
 
 from relays.dsn import parse_relay_dsn
 from relays.errors import RelayListenError, RelayTimeoutError
-from relays.frame import encode_frame
+from relays.frame import CONTROL, FrameReader, encode_frame
 from relays.server.socket import SocketListener
-
-from .conftest import Harness, exec_frame, inline_cmd, worker_cmd
+from tests.support.hub import call, spawn_call
+from tests.support.relay_harness import RelayHarness, exec_frame
+from tests.support.workers import inline_cmd, worker_cmd
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -50,7 +52,7 @@ def test_stale_unix_socket_is_removed(short_tmp: Path) -> None:
     stale.bind(str(path))
     stale.close()  # the file stays behind, as after a crash
     assert path.is_socket()
-    harness = Harness("unix", short_tmp, SocketListener(parse_relay_dsn(f"unix://{path}")))
+    harness = RelayHarness("unix", short_tmp, SocketListener(parse_relay_dsn(f"unix://{path}")))
     harness.listener.start()
     try:
         relay = harness.spawn("echo").relay
@@ -88,19 +90,19 @@ def test_relative_unix_path(short_tmp: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert not (short_tmp / "rel.sock").exists()
 
 
-def test_worker_that_never_connects_times_out(sockets: Harness) -> None:
-    worker = sockets.launch(inline_cmd("import time; time.sleep(30)"))
+def test_worker_that_never_connects_times_out(sockets_relay_harness: RelayHarness) -> None:
+    worker = sockets_relay_harness.launch(inline_cmd("import time; time.sleep(30)"))
     started = time.monotonic()
     with pytest.raises(RelayTimeoutError, match="did not connect to"):
-        sockets.listener.wait_for(worker.proc.pid, 0.5, worker.alive)
+        sockets_relay_harness.listener.wait_for(worker.proc.pid, 0.5, worker.alive)
     assert 0.4 < time.monotonic() - started < 2
 
 
-def test_worker_that_exits_fails_early(sockets: Harness) -> None:
-    worker = sockets.launch(inline_cmd("raise SystemExit(3)"))
+def test_worker_that_exits_fails_early(sockets_relay_harness: RelayHarness) -> None:
+    worker = sockets_relay_harness.launch(inline_cmd("raise SystemExit(3)"))
     started = time.monotonic()
     with pytest.raises(RelayTimeoutError, match="exited before connecting"):
-        sockets.listener.wait_for(worker.proc.pid, 20, worker.alive)
+        sockets_relay_harness.listener.wait_for(worker.proc.pid, 20, worker.alive)
     assert time.monotonic() - started < 5
 
 
@@ -113,8 +115,8 @@ def _connect(listener: SocketListener) -> socket.socket:
     return socket.create_connection((address.host, address.port), timeout=5)
 
 
-def test_bad_handshakes_do_not_stop_the_accept_loop(sockets: Harness) -> None:
-    listener = sockets.listener
+def test_bad_handshakes_do_not_stop_the_accept_loop(sockets_relay_harness: RelayHarness) -> None:
+    listener = sockets_relay_harness.listener
     listener.handshake_timeout = 0.3
     junk = _connect(listener)
     hangup = _connect(listener)
@@ -126,7 +128,7 @@ def test_bad_handshakes_do_not_stop_the_accept_loop(sockets: Harness) -> None:
         bad_pid = _connect(listener)
         bad_pid.sendall(not_control)
         gevent.sleep(0.5)  # the silent one times out meanwhile
-        relay = sockets.spawn("echo").relay
+        relay = sockets_relay_harness.spawn("echo").relay
         assert relay is not None
         assert exec_frame(relay, b"", b"still accepting").split()[1] == b"still accepting"
         bad_pid.close()
@@ -135,22 +137,22 @@ def test_bad_handshakes_do_not_stop_the_accept_loop(sockets: Harness) -> None:
         silent.close()
 
 
-def test_worker_connecting_before_wait_for(sockets: Harness) -> None:
-    worker = sockets.launch(worker_cmd("echo"))
+def test_worker_connecting_before_wait_for(sockets_relay_harness: RelayHarness) -> None:
+    worker = sockets_relay_harness.launch(worker_cmd("echo"))
     gevent.sleep(1.0)  # connected and handshaken before anybody waits for it
-    relay = sockets.connect(worker, timeout=5)
+    relay = sockets_relay_harness.connect(worker, timeout=5)
     assert relay.pid == worker.proc.pid
     assert exec_frame(relay, b"", b"x").split() == (b"", b"x")
 
 
-def test_close_drops_unclaimed_connections(sockets: Harness) -> None:
-    worker = sockets.launch(worker_cmd("echo"))
+def test_close_drops_unclaimed_connections(sockets_relay_harness: RelayHarness) -> None:
+    worker = sockets_relay_harness.launch(worker_cmd("echo"))
     gevent.sleep(1.0)  # connected, never claimed
-    sockets.listener.close()
+    sockets_relay_harness.listener.close()
     # The worker sees EOF on its relay and exits cleanly.
     assert worker.wait(timeout=10) == 0
-    if sockets.kind == "unix":
-        assert not os.path.exists(sockets.listener.address.path)
+    if sockets_relay_harness.kind == "unix":
+        assert not os.path.exists(sockets_relay_harness.listener.address.path)
 
 
 def test_a_client_announcing_a_huge_frame_is_refused_before_the_handshake() -> None:
@@ -168,5 +170,97 @@ def test_a_client_announcing_a_huge_frame_is_refused_before_the_handshake() -> N
 
     with SocketListener(parse_relay_dsn("tcp://127.0.0.1:0")) as listener:
         # A real thread: this blocking client must not block the hub serving it.
-        got = gevent.get_hub().threadpool.apply(stray_client, (listener.address.address,))
+        got = call(stray_client, listener.address.address)
     assert got == b""
+
+
+def _fake_worker(address: tuple[str, int], pid: int) -> socket.socket:
+    """Connect to the listener and answer its handshake claiming ``pid``."""
+    sock = socket.create_connection(address)
+    reader = FrameReader(sock.recv)
+    reader.read_frame()  # the pid request
+    sock.sendall(encode_frame(json.dumps({"pid": pid}).encode(), CONTROL))
+    return sock
+
+
+def test_abandoned_pid_is_forgotten_once_no_late_connection_can_come() -> None:
+    """A pid whose spawn timed out is dropped if it connects late; but pids are reused, so a
+    new worker with the same pid, much later, must not be dropped too."""
+    listener = SocketListener(parse_relay_dsn("tcp://127.0.0.1:0"), handshake_timeout=0.2)
+    listener.start()
+    try:
+        pid = 4_000_000  # above any pid_max: no real worker can claim it
+        with pytest.raises(TimeoutError):
+            listener.wait_for(pid, 0.05)
+        gevent.sleep(0.6)  # longer than a handshake may take: the late worker is gone for good
+        address = (listener.address.host, listener.address.port)
+        sock = spawn_call(_fake_worker, address, pid)
+        started = time.monotonic()
+        relay = listener.wait_for(pid, 5)
+        assert time.monotonic() - started < 4
+        assert relay.pid == pid
+        sock.get().close()
+    finally:
+        listener.close()
+
+
+def test_late_connection_of_a_timed_out_spawn_is_dropped() -> None:
+    listener = SocketListener(parse_relay_dsn("tcp://127.0.0.1:0"), handshake_timeout=5)
+    listener.start()
+    try:
+        pid = 4_000_001
+        with pytest.raises(TimeoutError):
+            listener.wait_for(pid, 0.05)
+        address = (listener.address.host, listener.address.port)
+
+        def late() -> bytes:
+            with _fake_worker(address, pid) as sock:
+                sock.settimeout(5)
+                return sock.recv(1)
+
+        assert call(late) == b"", "the late connection was kept"
+        assert pid not in listener._slots
+    finally:
+        listener.close()
+
+
+def test_connection_nobody_claims_is_closed() -> None:
+    """A process behind a forking wrapper (``sh -c``) connects with a pid nobody waits for; the
+    spawn times out and is retried.  Those connections must not stay open forever: one
+    descriptor leaked per retry of a misconfigured pool."""
+    listener = SocketListener(parse_relay_dsn("tcp://127.0.0.1:0"))
+    listener.unclaimed_timeout = 0.3
+    listener.start()
+    try:
+        pid = 4_000_002
+        address = (listener.address.host, listener.address.port)
+
+        def stray() -> bytes:
+            with _fake_worker(address, pid) as sock:
+                sock.settimeout(5)
+                return sock.recv(1)
+
+        started = time.monotonic()
+        assert call(stray) == b""
+        assert time.monotonic() - started < 4
+        assert pid not in listener._slots
+    finally:
+        listener.close()
+
+
+def test_connection_claimed_late_but_in_time_is_kept() -> None:
+    listener = SocketListener(parse_relay_dsn("tcp://127.0.0.1:0"))
+    listener.unclaimed_timeout = 1.0
+    listener.start()
+    try:
+        pid = 4_000_003
+        address = (listener.address.host, listener.address.port)
+        sock = call(_fake_worker, address, pid)
+        gevent.sleep(0.3)
+        relay = listener.wait_for(pid, 2)
+        gevent.sleep(1.0)  # past unclaimed_timeout: a claimed relay stays open
+        assert not relay.closed
+        relay.close()
+        sock.close()
+    finally:
+        listener.close()

@@ -1,4 +1,4 @@
-"""The http end-to-end worker (relays.http.HttpWorker): one route per scenario of tests/http/.
+"""The http end-to-end worker (relays.http.HttpWorker): a route per scenario of tests/http_plugin.
 
 Everything a test must verify on the worker side is computed here and sent back, so a test
 fails if the server hands the worker something else than what the client sent:

@@ -1,0 +1,273 @@
+"""Request context bytes, header names, cookies, body choice and response decoding."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from actors.plugins.http import context
+from actors.plugins.http.context import (
+    NO_STATUS,
+    ResponseContextError,
+    UnknownStatusError,
+    absolute_uri,
+    build_request_context,
+    canonical_header_key,
+    parse_cookies,
+    prepare_body,
+    strip_port,
+)
+from actors.plugins.http.context import (
+    parse_response_context as _parse_response_context,
+)
+from relays.frame import CODEC_JSON, CODEC_PROTO
+
+# §1.11 vectors
+PROTO_200 = bytes.fromhex("08c801121c0a0c436f6e74656e742d54797065120c0a0a746578742f706c61696e")
+PROTO_404 = bytes.fromhex("089403")
+
+
+def parse_response_context(flags: int, ctx: bytes) -> tuple[int, list[tuple[str, str]]]:
+    """The decoded context with headers as a list (the real one returns a cached tuple)."""
+    status, headers = _parse_response_context(flags, ctx)
+    return status, list(headers)
+
+
+def test_context_exact_bytes() -> None:
+    ctx = build_request_context(
+        remote_addr="127.0.0.1:5555",
+        protocol="HTTP/1.1",
+        method="GET",
+        uri="/?a=1",
+        headers=[(b"Host", b"localhost:8080"), (b"user-agent", b"curl/8.0")],
+    )
+    assert ctx == (
+        b'{"remoteAddr":"127.0.0.1","protocol":"HTTP/1.1","method":"GET",'
+        b'"uri":"http://localhost:8080/?a=1","headers":{"User-Agent":["curl/8.0"]},'
+        b'"cookies":{},"rawQuery":"a=1","parsed":false,"uploads":null,"attributes":{}}'
+    )
+
+
+def test_context_headers_grouped_sorted_and_filtered() -> None:
+    ctx = json.loads(
+        build_request_context(
+            remote_addr="[::1]:40000",
+            protocol="HTTP/1.1",
+            method="POST",
+            uri="/p",
+            headers=[
+                ("x-b", "1"),
+                ("HOST", "example.org"),
+                ("transfer-encoding", "chunked"),
+                ("X-B", "2"),
+                ("accept", "*/*"),
+                ("cookie", "s=1"),
+                ("cookie", "t=2"),
+            ],
+            parsed=True,
+            uploads={},
+            attributes={"k": ["v"]},
+            scheme="https",
+        )
+    )
+    assert list(ctx) == [
+        "remoteAddr",
+        "protocol",
+        "method",
+        "uri",
+        "headers",
+        "cookies",
+        "rawQuery",
+        "parsed",
+        "uploads",
+        "attributes",
+    ]
+    assert ctx["remoteAddr"] == "::1"
+    assert ctx["uri"] == "https://example.org/p"
+    assert list(ctx["headers"]) == ["Accept", "Cookie", "X-B"]
+    assert ctx["headers"]["X-B"] == ["1", "2"]
+    assert ctx["headers"]["Cookie"] == ["s=1", "t=2"]
+    assert ctx["cookies"] == {"s": "1", "t": "2"}
+    assert ctx["rawQuery"] == ""
+    assert ctx["parsed"] is True
+    assert ctx["uploads"] == {}
+    assert ctx["attributes"] == {"k": ["v"]}
+
+
+def test_context_non_utf8_header_bytes_become_replacement_char() -> None:
+    ctx = build_request_context(
+        remote_addr="10.0.0.1",
+        protocol="HTTP/1.0",
+        method="GET",
+        uri="/",
+        headers=[(b"X-Raw", b"caf\xe9")],
+    )
+    assert json.loads(ctx)["headers"]["X-Raw"] == ["caf\ufffd"]
+    assert json.loads(ctx)["uri"] == "http:///"  # no Host header: Go's r.Host is empty
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("content-type", "Content-Type"),
+        ("CONTENT-TYPE", "Content-Type"),
+        ("x-forwarded-for", "X-Forwarded-For"),
+        ("x-b3-traceid", "X-B3-Traceid"),
+        ("www-authenticate", "Www-Authenticate"),
+        ("a", "A"),
+        ("x--y", "X--Y"),
+        ("foo_bar", "Foo_bar"),
+        ("bad header", "bad header"),  # invalid names are left alone, as in Go
+        ("", ""),
+    ],
+)
+def test_canonical_header_key(raw: str, canonical: str) -> None:
+    assert canonical_header_key(raw) == canonical
+
+
+def test_cookies() -> None:
+    assert parse_cookies(['a=1; b="quoted"; c=x%20y+z; bad=%zz; d=; =novalue; e f=1']) == {
+        "a": "1",
+        "b": "quoted",
+        "c": "x y z",
+        "d": "",
+    }
+    # invalid value bytes drop the cookie; later duplicates win
+    assert parse_cookies(['x=a"b; y=1', "y=2; z=caf\u00e9"]) == {"y": "2"}
+    assert parse_cookies(["u=%C3%A9"]) == {"u": "\u00e9"}
+
+
+def test_strip_port_and_uri() -> None:
+    assert strip_port("127.0.0.1:5555") == "127.0.0.1"
+    assert strip_port("[fe80::1]:80") == "fe80::1"
+    assert strip_port("::1") == "::1"
+    assert strip_port("10.1.2.3") == "10.1.2.3"
+    assert absolute_uri("h:1", "/a\r\nb?q") == "http://h:1/ab?q"
+    assert absolute_uri("ignored", "http://proxy.example/x") == "http://proxy.example/x"
+
+
+def test_prepare_body_by_content_type() -> None:
+    form = b"x=1&arr[]=a&arr[]=b&u[name]=z"
+    ct = "application/x-www-form-urlencoded"
+    assert prepare_body("HEAD", ct, form).body == b""
+    assert prepare_body("OPTIONS", ct, form).parsed is False
+    p = prepare_body("POST", ct + "; charset=UTF-8", form)
+    assert (p.body, p.parsed, p.uploads) == (
+        b'{"arr":["a","b"],"u":{"name":"z"},"x":"1"}',
+        True,
+        None,
+    )
+    assert prepare_body("POST", ct, b"").body == b"{}"
+    # Go's ParseForm reads bodies of POST, PUT and PATCH only
+    assert (prepare_body("DELETE", ct, form).body, prepare_body("DELETE", ct, form).parsed) == (
+        b"{}",
+        True,
+    )
+    raw = prepare_body("POST", ct, form, raw_body=True)
+    assert (raw.body, raw.parsed) == (form, False)
+    js = prepare_body("POST", "application/json", b'{"a":1}')
+    assert (js.body, js.parsed) == (b'{"a":1}', False)
+    assert prepare_body("GET", None, b"").body == b""
+
+
+def test_prepare_body_conflict_is_a_form_error() -> None:
+    from actors.plugins.http.forms import FormError
+
+    with pytest.raises(FormError, match=r"invalid multiple values to key 'a' in tree"):
+        prepare_body("POST", "application/x-www-form-urlencoded", b"a=1&a[b]=2")
+
+
+def test_proto_response_vectors() -> None:
+    assert parse_response_context(CODEC_PROTO, PROTO_200) == (
+        200,
+        [("Content-Type", "text/plain")],
+    )
+    assert parse_response_context(CODEC_PROTO, PROTO_404) == (404, [])
+
+
+def test_proto_response_multi_values_and_unknown_fields() -> None:
+    # status 201, unknown field 7 (varint), header set-cookie: [a, b]
+    def ld(num: int, data: bytes) -> bytes:
+        return bytes([(num << 3) | 2, len(data)]) + data
+
+    hv = ld(1, b"a=1") + ld(1, b"b=2")
+    msg = b"\x08\xc9\x01" + b"\x38\x05" + ld(2, ld(1, b"set-cookie") + ld(2, hv))
+    assert parse_response_context(CODEC_PROTO, msg) == (
+        201,
+        [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")],
+    )
+    with pytest.raises(ResponseContextError):
+        parse_response_context(CODEC_PROTO, b"\x08")  # truncated varint
+    with pytest.raises(ResponseContextError):
+        parse_response_context(CODEC_PROTO, b"\x12\x05ab")  # truncated field
+
+
+def test_json_response() -> None:
+    ctx = b'{"status":302,"headers":{"location":["\\/next"],"X-Multi":["1","2"]}}'
+    for flags in (0, CODEC_JSON):
+        assert parse_response_context(flags, ctx) == (
+            302,
+            [("Location", "/next"), ("X-Multi", "1"), ("X-Multi", "2")],
+        )
+    # PHP sends [] for an empty header array; a bare string value is accepted
+    assert parse_response_context(CODEC_JSON, b'{"status":204,"headers":[]}') == (204, [])
+    assert parse_response_context(0, b'{"status":200,"headers":{"A":"b"}}') == (
+        200,
+        [("A", "b")],
+    )
+    # a JSON context is recognised even with the proto flag set
+    assert parse_response_context(CODEC_PROTO, b'{"status":200}') == (200, [])
+
+
+def test_response_header_sanitising() -> None:
+    status, headers = parse_response_context(
+        CODEC_JSON,
+        b'{"status":200,"headers":{"X-Evil":["a\\r\\nSet-Cookie: x=1"],'
+        b'"bad name":["dropped"],"X-N":[1,"kept"]}}',
+    )
+    assert status == 200
+    assert headers == [("X-Evil", "a  Set-Cookie: x=1"), ("X-N", "kept")]
+
+
+@pytest.mark.parametrize("status", [0, 99, 600, 1000, -1])
+def test_bad_status(status: int) -> None:
+    with pytest.raises(UnknownStatusError, match=f"^unknown status code from worker: {status}$"):
+        parse_response_context(CODEC_JSON, json.dumps({"status": status}).encode())
+
+
+def test_bad_status_proto_negative() -> None:
+    neg = b"\x08" + b"\xff" * 9 + b"\x01"  # int64 -1
+    with pytest.raises(UnknownStatusError, match="unknown status code from worker: -1"):
+        parse_response_context(CODEC_PROTO, neg)
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"{not json",
+        b"[1,2]",
+        b'{"status":"200"}',
+        b'{"status":200,"headers":5}',
+        b"hello",
+        b'{"status":true}',
+    ],
+)
+def test_junk_context(junk: bytes) -> None:
+    with pytest.raises(ResponseContextError):
+        parse_response_context(CODEC_JSON, junk)
+
+
+def test_empty_context_means_body_only() -> None:
+    assert parse_response_context(0, b"") == (NO_STATUS, [])
+    assert parse_response_context(CODEC_PROTO, b"") == (NO_STATUS, [])
+
+
+@pytest.mark.slow
+def test_canonical_name_cache_does_not_keep_what_clients_send() -> None:
+    """Request header names come from clients: long unique ones must not be kept."""
+    for i in range(300):
+        context.canonical_header_key(f"x-{i:05d}-" + "n" * 20_000)
+    assert sum(len(name) for name in context._canonical_cache) < 1 << 20
+    assert context.canonical_header_key("content-type") == "Content-Type"
+    assert "content-type" in context._canonical_cache
