@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.examples._serve import ROOT, serve
-from tests.procs import alive, children, free_port
+from tests.support.procs import alive, children, free_port
 
 
 def config(tmp_path: Path, http_port: int, rpc_port: int, rpc: bool = True) -> Path:

@@ -20,7 +20,7 @@ import pytest
 
 from actors import ActorSystem, Payload
 from relays.rpc import RPC
-from tests.procs import wait_for
+from tests.support.hub import wait_for
 
 WORKERS = Path(__file__).resolve().parents[1] / "workers"
 

@@ -18,7 +18,7 @@ import pytest
 
 from actors import ActorSystem, Payload, Pool
 from relays.rpc import RPC, ServiceError
-from tests.procs import alive
+from tests.support.procs import alive
 
 WORKERS = Path(__file__).resolve().parents[1] / "workers"
 

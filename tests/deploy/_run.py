@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from tests.procs import alive, children, free_port
+from tests.support.procs import alive, children, free_port
 
 #: A PATH with no virtualenv on it, as a systemd unit or a Dockerfile CMD has.
 BARE_PATH = "/usr/local/bin:/usr/bin:/bin"

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from tests.examples._serve import ROOT, Server, serve
-from tests.procs import alive, children, free_port, wait_for
+from tests.support.hub import wait_for
+from tests.support.procs import alive, children, free_port
 
 
 def config(tmp_path: Path, port: int, extra: str = "") -> Path:

@@ -13,8 +13,8 @@ from actors.metrics import MetricsServer, PoolCollector, new_registry
 from actors.pool import Pool
 from actors.status import StatusServer, WorkersProbe
 from actors.system import ActorSystem
-from tests.procs import kill_all
 from tests.status._client import get
+from tests.support.procs import kill_all
 
 ECHO = Path(__file__).resolve().parents[1] / "workers" / "echo.py"
 
