@@ -116,17 +116,21 @@ def test_repeated_resets_under_load_leak_nothing(pool_harness):
     stop = gevent.event.Event()
 
     def client() -> None:
-        while not stop.is_set():
+        for _ in range(20000):  # bounded: a broken pool must not spin forever
+            if stop.is_set():
+                return
             try:
                 pool.exec(Payload(b"0.01"))
             except Exception as exc:
                 failures.append(f"{type(exc).__name__}: {exc}")
 
     clients = [gevent.spawn(client) for _ in range(4)]
-    for _ in range(25):
-        pool.reset()
-    stop.set()
-    gevent.joinall(clients, timeout=20)
+    try:
+        for _ in range(25):
+            pool.reset()
+    finally:
+        stop.set()
+        gevent.joinall(clients, timeout=20)
     assert all(c.dead for c in clients)
     assert not failures, failures[:5]  # requests wait for a reset, they never fail
     _assert_stays_settled(pool, n, seconds=0.3)
