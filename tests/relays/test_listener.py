@@ -15,7 +15,7 @@ from relays.dsn import parse_relay_dsn
 from relays.errors import RelayListenError, RelayTimeoutError
 from relays.frame import CONTROL, FrameReader, encode_frame
 from relays.server.socket import SocketListener
-from tests.support.hub import call, spawn_call
+from tests.support.hub import call, spawn_call, wait_for
 from tests.support.relay_harness import RelayHarness, exec_frame
 from tests.support.workers import inline_cmd, worker_cmd
 
@@ -147,7 +147,10 @@ def test_worker_connecting_before_wait_for(sockets_relay_harness: RelayHarness) 
 
 def test_close_drops_unclaimed_connections(sockets_relay_harness: RelayHarness) -> None:
     worker = sockets_relay_harness.launch(worker_cmd("echo"))
-    gevent.sleep(1.0)  # connected, never claimed
+    listener = sockets_relay_harness.listener
+    # Connected and handshaken (its slot holds the relay), never claimed.
+    pid = worker.proc.pid
+    wait_for(lambda: pid in listener._slots and listener._slots[pid].ready())
     sockets_relay_harness.listener.close()
     # The worker sees EOF on its relay and exits cleanly.
     assert worker.wait(timeout=10) == 0
