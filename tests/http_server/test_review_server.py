@@ -1,4 +1,4 @@
-"""Review findings on the HTTP front (actors/plugins/http/server.py), each one a regression test."""
+"""Review findings on the HTTP front (actors/plugins/http/server/), each one a regression test."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def test_304_carries_no_content_type(serve):
 def test_header_name_caches_do_not_keep_what_clients_send(serve):
     """Header names are decoded once and cached, but a client chooses them: long unique names
     must not pile up in memory (4096 entries of up to 64 KiB each was 256 MiB, kept forever)."""
-    from actors.plugins.http import server as front
+    from actors.plugins.http.server import header_names as front
 
     server = serve(lambda req, resp: resp.finish(b"ok"))
 

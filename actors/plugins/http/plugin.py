@@ -2,7 +2,7 @@
 
 Lifecycle goes through :class:`HttpPluginActor` (start the pool, start the
 listener, stop in that order reversed).  Requests do not: each connection
-greenlet of :class:`~actors.plugins.http.server.HttpServer` calls
+greenlet of :class:`~actors.plugins.http.server.listener.HttpServer` calls
 :meth:`HttpPlugin.handle`, which runs the pool request in that greenlet.
 """
 
@@ -31,7 +31,9 @@ from actors.plugins.http.context import (
     prepare_body,
 )
 from actors.plugins.http.forms import FormError
-from actors.plugins.http.server import HttpRequest, HttpServer, ResponseWriter
+from actors.plugins.http.server.listener import HttpServer
+from actors.plugins.http.server.request import HttpRequest
+from actors.plugins.http.server.response import ResponseWriter
 from actors.runtime import GeventActor
 from relays.frame import CODEC_JSON
 from relays.payload import Payload
