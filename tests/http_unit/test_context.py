@@ -171,7 +171,7 @@ def test_prepare_body_by_content_type() -> None:
 
 
 def test_prepare_body_conflict_is_a_form_error() -> None:
-    from actors.plugins.http.forms import FormError
+    from actors.plugins.http.forms.errors import FormError
 
     with pytest.raises(FormError, match=r"invalid multiple values to key 'a' in tree"):
         prepare_body("POST", "application/x-www-form-urlencoded", b"a=1&a[b]=2")

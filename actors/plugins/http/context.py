@@ -28,15 +28,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from actors.plugins.http.forms import (
-    FormError,
-    ParsedForm,
-    parse_form_urlencoded,
-    parse_media_type,
-    parse_multipart,
-    tree_to_json,
-    tree_to_jsonable,
-)
+from actors.plugins.http.forms.errors import FormError
+from actors.plugins.http.forms.media_type import parse_media_type
+from actors.plugins.http.forms.multipart import parse_multipart
+from actors.plugins.http.forms.parsed_form import ParsedForm
+from actors.plugins.http.forms.tree import tree_to_json, tree_to_jsonable
+from actors.plugins.http.forms.urlencoded import parse_form_urlencoded
 from relays import proto
 from relays.frame import CODEC_JSON, CODEC_PROTO
 

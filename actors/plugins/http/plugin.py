@@ -30,7 +30,7 @@ from actors.plugins.http.context import (
     parse_response_context,
     prepare_body,
 )
-from actors.plugins.http.forms import FormError
+from actors.plugins.http.forms.errors import FormError
 from actors.plugins.http.server.listener import HttpServer
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.response import ResponseWriter
