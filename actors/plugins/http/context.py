@@ -20,8 +20,10 @@ import json
 
 try:  # orjson encodes the request context ~5x faster than json; optional at import time
     import orjson
+
+    _HAVE_ORJSON = True
 except ImportError:  # pragma: no cover - orjson is a declared dependency
-    orjson = None
+    _HAVE_ORJSON = False
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -197,7 +199,7 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 def _dumps(obj: Any) -> bytes:
     """Compact JSON, UTF-8.  orjson when it can; the stdlib for lone surrogates and the like."""
-    if orjson is not None:
+    if _HAVE_ORJSON:
         try:
             return orjson.dumps(obj)
         except (TypeError, orjson.JSONEncodeError):
@@ -384,7 +386,7 @@ def _decode_json_response(data: bytes) -> tuple[int, dict[str, list[str]]]:
     dropped, as the PHP library does in protobuf mode.
     """
     try:
-        obj = orjson.loads(data) if orjson is not None else json.loads(data)
+        obj = orjson.loads(data) if _HAVE_ORJSON else json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:  # orjson.JSONDecodeError is a ValueError
         raise ResponseContextError(
             f"invalid JSON response context from worker: {exc}; context: {data[:200]!r}"

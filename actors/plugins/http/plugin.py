@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import gevent
 
@@ -38,6 +38,11 @@ from actors.runtime import GeventActor
 from relays.frame import CODEC_JSON
 from relays.payload import Payload
 
+if TYPE_CHECKING:
+    from actors.config.model import HttpConfig
+    from actors.pool import Pool, ResponseStream
+    from actors.system import ActorSystem
+
 __all__ = ["HttpPlugin", "HttpPluginActor"]
 
 log = logging.getLogger("greenrunner.http")
@@ -52,10 +57,10 @@ _TEXT = [("Content-Type", "text/plain; charset=utf-8")]
 class HttpPlugin:
     """Request handling for one ``http`` section, shared by all connections."""
 
-    def __init__(self, system: Any, cfg: Any) -> None:
+    def __init__(self, system: ActorSystem, cfg: HttpConfig) -> None:
         self.system = system
         self.cfg = cfg
-        self.pool: Any = None
+        self.pool: Pool | None = None
         self.server: HttpServer | None = None
         self.actor = HttpPluginActor.start(self)
 
@@ -133,8 +138,10 @@ class HttpPlugin:
         )
 
     def _exec(self, resp: ResponseWriter, payload: Payload) -> None:
+        pool = self.pool
+        assert pool is not None, "the listener starts only once the pool exists"
         try:
-            stream = self.pool.stream(payload, cancel=resp.client_gone)
+            stream = pool.stream(payload, cancel=resp.client_gone)
         except Cancelled:
             # The client left while queued (its place is released): no answer at all, rather
             # than the empty 200 the server would make of a handler that wrote nothing.
@@ -159,7 +166,7 @@ class HttpPlugin:
         finally:
             stream.close()  # a stream not read to its end is stopped, its worker released
 
-    def _relay_response(self, resp: ResponseWriter, stream: Any) -> None:
+    def _relay_response(self, resp: ResponseWriter, stream: ResponseStream) -> None:
         trailers = None
         for chunk in stream:
             if resp.client_gone.is_set() and not chunk.end_of_stream:
@@ -230,7 +237,7 @@ class HttpPlugin:
 
 
 #: What a 503 tells the client, by the pool error behind it.
-_UNAVAILABLE = {
+_UNAVAILABLE: dict[type[Exception], bytes] = {
     NoFreeWorkersError: b"no free workers\n",
     QueueFullError: b"too many requests queued\n",
     PoolStoppedError: b"the server is shutting down\n",
@@ -281,7 +288,7 @@ def _utf8_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 #: What to do about the usual reasons a listener cannot bind, by errno.
-_LISTEN_HINTS = {
+_LISTEN_HINTS: dict[int | None, str] = {
     errno.EADDRINUSE: "is another server running there? pick another http.address",
     errno.EADDRNOTAVAIL: "that is not an address of this host; use one of its addresses or 0.0.0.0",
     errno.EACCES: "ports below 1024 need root (or CAP_NET_BIND_SERVICE); pick a higher port",

@@ -42,7 +42,7 @@ class FileUpload:
     size: int = 0
     error: int = UPLOAD_ERR_OK
     tmp_name: str = ""
-    content: Any = field(default=None, repr=False)
+    content: bytes | memoryview | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object, keys in Go's struct field order."""

@@ -43,6 +43,8 @@ _NAME_CACHE_LEN = 64
 
 
 def response_name_kind(name: str) -> int:
+    """What the writer does with response header ``name``: an ``H_*`` kind (``H_INVALID`` for a
+    name that is not an RFC 9110 token, which the writer drops)."""
     kind = _resp_name_kind.get(name)
     if kind is None:
         if name and all(c in _TOKEN_CHARS for c in name):
@@ -63,6 +65,7 @@ _req_names: dict[bytes, tuple[str, int]] = {}
 
 
 def request_name(raw: bytes) -> tuple[str, int]:
+    """Request header name ``raw`` decoded (latin-1, as received) with its ``R_*`` kind."""
     entry = _req_names.get(raw)
     if entry is None:
         entry = (raw.decode("latin-1"), _SPECIAL_REQ.get(raw.lower(), R_PLAIN))

@@ -18,12 +18,14 @@ from actors.plugins.http.server.connection import Connection
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.response import ResponseWriter
 
-__all__ = ["Handler", "HttpServer"]
+__all__ = ["AccessLog", "Handler", "HttpServer"]
 
 _log = logging.getLogger("greenrunner.http")
 
 #: What the server calls for every complete request, in the connection's greenlet.
 Handler = Callable[[HttpRequest, ResponseWriter], None]
+#: Called after every response: ``(request, status, bytes_sent, elapsed_seconds)``.
+AccessLog = Callable[[HttpRequest, int, int, float], None]
 
 
 class HttpServer:
@@ -46,7 +48,7 @@ class HttpServer:
         keepalive_timeout: float = 75.0,
         read_timeout: float = 60.0,
         write_timeout: float = 60.0,
-        access_log: Callable[..., None] | None = None,
+        access_log: AccessLog | None = None,
         logger: logging.Logger | None = None,
         backlog: int = 1024,
     ) -> None:

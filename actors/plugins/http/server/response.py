@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import gevent.event
 
 from actors.plugins.http.server.request import HttpRequest
-from actors.plugins.http.server.response_head import encode_headers, simple_response
+from actors.plugins.http.server.response_head import Headers, encode_headers, simple_response
 from actors.plugins.http.server.status import status_line
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class ResponseWriter:
     def __init__(self, conn: Connection, request: HttpRequest, keep_alive: bool) -> None:
         self._conn = conn
         self._request = request
-        self._headers: list[tuple[str, str]] = []
+        self._headers: Headers = []
         self._mode = _M_NONE
         self._remaining = -1
         self.client_gone = gevent.event.Event()
@@ -69,7 +69,7 @@ class ResponseWriter:
         """True once the status line is on the wire (the status can no longer change)."""
         return self._mode != _M_NONE
 
-    def send_informational(self, status: int, headers: list[tuple[str, str]]) -> None:
+    def send_informational(self, status: int, headers: Headers) -> None:
         """Send a 1xx response (e.g. 103 Early Hints) ahead of the final one.
 
         Only its own headers are sent, and they are not carried into the final response (the
@@ -85,7 +85,7 @@ class ResponseWriter:
         data, _, _ = encode_headers(headers, date=False)
         self._conn.send(status_line(status) + data + b"\r\n", self)
 
-    def start(self, status: int, headers: list[tuple[str, str]]) -> None:
+    def start(self, status: int, headers: Headers) -> None:
         """Record the final status and headers; they leave with the first ``write``/``finish``.
 
         A second call is ignored, like Go's superfluous ``WriteHeader``.  Header values are text,
@@ -99,7 +99,7 @@ class ResponseWriter:
         self.status = status
         self._headers = headers
 
-    def override(self, status: int, headers: list[tuple[str, str]]) -> None:
+    def override(self, status: int, headers: Headers) -> None:
         """Replace what :meth:`start` recorded, as long as nothing is on the wire yet.
 
         For an error found between ``start`` and the first byte of body (a worker whose stream
@@ -126,7 +126,7 @@ class ResponseWriter:
         else:
             self._send_stream_data(chunk, b"")
 
-    def finish(self, body: bytes = b"", trailers: list[tuple[str, str]] | None = None) -> None:
+    def finish(self, body: bytes = b"", trailers: Headers | None = None) -> None:
         """End the response.  When nothing was streamed, head and body leave in one ``sendall``
         with a Content-Length (the real length: one given to ``start`` is only kept on HEAD).
         ``trailers`` (optional) force chunked encoding on HTTP/1.1 so they can follow the body;

@@ -7,7 +7,7 @@ framing), and the few header sets a worker answers with over and over are encode
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from email.utils import formatdate
 from typing import Any
 
@@ -21,7 +21,11 @@ from actors.plugins.http.server.header_names import (
 )
 from actors.plugins.http.server.status import status_line, status_text
 
-__all__ = ["date_line", "encode_headers", "simple_response"]
+__all__ = ["Headers", "date_line", "encode_headers", "simple_response"]
+
+#: Response headers as a handler gives them: a tuple (hashable, so its encoding is cached, see
+#: :func:`encode_headers`) or a list (encoded every time).
+Headers = Sequence[tuple[str, str]]
 
 _date_cache: list[Any] = [0, b""]
 
@@ -35,13 +39,13 @@ def date_line() -> bytes:
     return _date_cache[1]
 
 
-_HEAD_CACHE: dict[tuple, tuple[bytes, int, bool, bool]] = {}
+_HEAD_CACHE: dict[tuple[tuple[str, str], ...], tuple[bytes, int, bool, bool]] = {}
 _HEAD_CACHE_MAX = 512
 #: Larger header blocks are encoded each time: 512 of them could hold hundreds of MiB.
 _HEAD_CACHE_ENTRY = 8192
 
 
-def encode_headers(headers: list[tuple[str, str]], date: bool = True) -> tuple[bytes, int, bool]:
+def encode_headers(headers: Headers, date: bool = True) -> tuple[bytes, int, bool]:
     """Encode handler headers; an immutable (tuple) header set is encoded once and cached.
 
     Workers answer the same few header sets over and over, and the http
