@@ -72,7 +72,7 @@ def _encode_header_lines(headers: Iterable[tuple[str, str]]) -> tuple[bytes, int
 
     Returns the encoded lines, the handler's Content-Length (-1 if none) and whether it asked for
     ``Connection: close``.  Framing headers (Content-Length, Transfer-Encoding, Connection) are
-    removed because this module owns framing; names that are not RFC 9110 tokens are dropped and
+    removed because the writer owns framing; names that are not RFC 9110 tokens are dropped and
     CR/LF in values become spaces, like Go's header writer, so a worker cannot inject headers.
     Values are text and leave as UTF-8, which is what Go writes for the same string: a worker's
     ``é`` must reach the client as the bytes the worker meant, not as latin-1.  Lone surrogates
