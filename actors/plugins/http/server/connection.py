@@ -99,7 +99,7 @@ class Connection(RequestParser):
                         self._answer_error(408, "")
                         return
                 else:
-                    if server._stopping:
+                    if server.stopping:
                         return
                     timeout = server.keepalive_timeout
                     self.idle = True
@@ -144,7 +144,7 @@ class Connection(RequestParser):
     def _serve(self, request: HttpRequest) -> bool:
         """Run the handler for one request; return whether the connection stays open."""
         server = self.server
-        writer = ResponseWriter(self, request, request.keep_alive and not server._stopping)
+        writer = ResponseWriter(self, request, request.keep_alive and not server.stopping)
         self._writer = writer
         access_log = server.access_log
         started = time.monotonic() if access_log is not None else 0.0
@@ -259,4 +259,4 @@ class Connection(RequestParser):
             self._watcher = None
         with contextlib.suppress(OSError):
             self.sock.close()
-        self.server._conns.discard(self)
+        self.server.connection_closed(self)

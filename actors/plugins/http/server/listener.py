@@ -67,7 +67,8 @@ class HttpServer:
         self._server: StreamServer | None = None
         self._address: tuple[str, int] = (host, port)
         self._conns: set[Connection] = set()
-        self._stopping = False
+        #: True from :meth:`stop` on: responses then say ``Connection: close``.
+        self.stopping = False
 
     @property
     def address(self) -> tuple[str, int]:
@@ -85,18 +86,22 @@ class HttpServer:
         server.start()
         self._server = server
         self._address = tuple(server.socket.getsockname()[:2])
-        self._stopping = False
+        self.stopping = False
 
     def _accept(self, sock: Any, addr: tuple[str, int]) -> None:
         with contextlib.suppress(OSError):  # a unix socket, or the peer is already gone
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = Connection(self, sock, (addr[0], addr[1]))  # IPv6 gives a 4-tuple
         conn.greenlet = gevent.getcurrent()
-        if self._stopping:
+        if self.stopping:
             conn.close()
             return
         self._conns.add(conn)
         conn.run()
+
+    def connection_closed(self, conn: Connection) -> None:
+        """Forget ``conn`` (called by the connection itself once its socket is closed)."""
+        self._conns.discard(conn)
 
     def close_idle(self) -> int:
         """Close keep-alive connections waiting for their next request; return how many."""
@@ -109,7 +114,7 @@ class HttpServer:
         """Stop accepting now, let requests already being read or handled finish (their responses
         carry ``Connection: close``), close idle connections at once, and after ``timeout``
         seconds close whatever is left."""
-        self._stopping = True
+        self.stopping = True
         if self._server is not None:
             self._server.close()
         self.close_idle()

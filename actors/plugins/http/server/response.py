@@ -184,7 +184,7 @@ class ResponseWriter:
             self.status = 500
             self.started = True
             self._mode = _M_BODYLESS
-            self.keep_alive = self.keep_alive and not conn.server._stopping
+            self.keep_alive = self.keep_alive and not conn.server.stopping
             response = simple_response(
                 500, close=not self.keep_alive, head=self._request.method == "HEAD"
             )
@@ -216,7 +216,7 @@ class ResponseWriter:
             # Go's suppressedHeaders304: a 304 describes the cached representation, not a new one.
             headers = [h for h in headers if h[0].lower() != "content-type"]
         data, clen, close = encode_headers(headers)
-        if close or self._conn.server._stopping:
+        if close or self._conn.server.stopping:
             self.keep_alive = False
         return status_line(self.status) + data, clen
 
