@@ -6,18 +6,16 @@ import json
 
 import pytest
 
-from actors.plugins.http.context import (
+from actors.plugins.http.context.body import prepare_body
+from actors.plugins.http.context.cookies import parse_cookies
+from actors.plugins.http.context.header_keys import canonical_header_key
+from actors.plugins.http.context.request import absolute_uri, build_request_context, strip_port
+from actors.plugins.http.context.response import (
     NO_STATUS,
     ResponseContextError,
     UnknownStatusError,
-    absolute_uri,
-    build_request_context,
-    canonical_header_key,
-    parse_cookies,
-    prepare_body,
-    strip_port,
 )
-from actors.plugins.http.context import (
+from actors.plugins.http.context.response import (
     parse_response_context as _parse_response_context,
 )
 from relays.frame import CODEC_JSON, CODEC_PROTO

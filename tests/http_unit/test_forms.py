@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.plugins.http.context import build_request_context, prepare_body
+from actors.plugins.http.context.body import prepare_body
+from actors.plugins.http.context.request import build_request_context
 from actors.plugins.http.forms.errors import FormError
 from actors.plugins.http.forms.media_type import parse_media_type
 from actors.plugins.http.forms.multipart import iter_multipart, parse_multipart

@@ -1,8 +1,8 @@
-"""Review findings on actors/plugins/http/context.py."""
+"""Review findings on actors/plugins/http/context/."""
 
 from __future__ import annotations
 
-from actors.plugins.http import context
+from actors.plugins.http.context import header_keys as context
 
 
 def test_canonical_name_cache_does_not_keep_what_clients_send() -> None:

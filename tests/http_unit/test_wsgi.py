@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.plugins.http.context import build_request_context, prepare_body
+from actors.plugins.http.context.body import prepare_body
+from actors.plugins.http.context.request import build_request_context
 from actors.plugins.http.forms.tree import build_tree
 from actors.plugins.http.forms.urlencoded import parse_urlencoded
 from relays.frame import CODEC_JSON

@@ -22,13 +22,13 @@ from actors.errors import (
     QueueFullError,
 )
 from actors.freelist import Cancelled
-from actors.plugins.http.context import (
+from actors.plugins.http.context.body import prepare_body
+from actors.plugins.http.context.header_keys import canonical_header_key
+from actors.plugins.http.context.request import build_request_context
+from actors.plugins.http.context.response import (
     ResponseContextError,
     UnknownStatusError,
-    build_request_context,
-    canonical_header_key,
     parse_response_context,
-    prepare_body,
 )
 from actors.plugins.http.forms.errors import FormError
 from actors.plugins.http.server.listener import HttpServer
