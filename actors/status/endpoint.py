@@ -12,7 +12,9 @@ import logging
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
-from actors.plugins.http.server import HttpRequest, HttpServer, ResponseWriter
+from actors.plugins.http.server.listener import HttpServer
+from actors.plugins.http.server.request import HttpRequest
+from actors.plugins.http.server.response import ResponseWriter
 
 __all__ = ["Answer", "Endpoint", "Route", "split_address"]
 

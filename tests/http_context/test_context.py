@@ -6,19 +6,17 @@ import json
 
 import pytest
 
-from actors.plugins.http import context
-from actors.plugins.http.context import (
+from actors.plugins.http.context import header_keys
+from actors.plugins.http.context.body import prepare_body
+from actors.plugins.http.context.cookies import parse_cookies
+from actors.plugins.http.context.header_keys import canonical_header_key
+from actors.plugins.http.context.request import absolute_uri, build_request_context, strip_port
+from actors.plugins.http.context.response import (
     NO_STATUS,
     ResponseContextError,
     UnknownStatusError,
-    absolute_uri,
-    build_request_context,
-    canonical_header_key,
-    parse_cookies,
-    prepare_body,
-    strip_port,
 )
-from actors.plugins.http.context import (
+from actors.plugins.http.context.response import (
     parse_response_context as _parse_response_context,
 )
 from relays.frame import CODEC_JSON, CODEC_PROTO
@@ -172,7 +170,7 @@ def test_prepare_body_by_content_type() -> None:
 
 
 def test_prepare_body_conflict_is_a_form_error() -> None:
-    from actors.plugins.http.forms import FormError
+    from actors.plugins.http.forms.errors import FormError
 
     with pytest.raises(FormError, match=r"invalid multiple values to key 'a' in tree"):
         prepare_body("POST", "application/x-www-form-urlencoded", b"a=1&a[b]=2")
@@ -267,7 +265,7 @@ def test_empty_context_means_body_only() -> None:
 def test_canonical_name_cache_does_not_keep_what_clients_send() -> None:
     """Request header names come from clients: long unique ones must not be kept."""
     for i in range(300):
-        context.canonical_header_key(f"x-{i:05d}-" + "n" * 20_000)
-    assert sum(len(name) for name in context._canonical_cache) < 1 << 20
-    assert context.canonical_header_key("content-type") == "Content-Type"
-    assert "content-type" in context._canonical_cache
+        header_keys.canonical_header_key(f"x-{i:05d}-" + "n" * 20_000)
+    assert sum(len(name) for name in header_keys._canonical_cache) < 1 << 20
+    assert header_keys.canonical_header_key("content-type") == "Content-Type"
+    assert "content-type" in header_keys._canonical_cache

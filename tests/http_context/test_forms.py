@@ -10,21 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from actors.plugins.http.context import build_request_context, prepare_body
-from actors.plugins.http.forms import (
+from actors.plugins.http.context.body import prepare_body
+from actors.plugins.http.context.request import build_request_context
+from actors.plugins.http.forms.errors import FormError
+from actors.plugins.http.forms.media_type import parse_media_type
+from actors.plugins.http.forms.multipart import iter_multipart, parse_multipart
+from actors.plugins.http.forms.tree import (
     MAX_LEVEL,
-    FileUpload,
-    FormError,
     build_file_tree,
     build_tree,
-    file_extension,
-    iter_multipart,
-    parse_media_type,
-    parse_multipart,
-    parse_urlencoded,
     split_key,
     tree_to_json,
 )
+from actors.plugins.http.forms.uploads import FileUpload, file_extension
+from actors.plugins.http.forms.urlencoded import parse_urlencoded
 
 
 def tree(body: bytes) -> bytes:

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from actors.plugins.http.server import Handler, HttpServer
+from actors.plugins.http.server.listener import Handler, HttpServer
 
 
 @pytest.fixture

@@ -392,7 +392,7 @@ def test_upgrade_request_with_body_keeps_its_method_and_version(serve):
 def test_header_name_caches_do_not_keep_what_clients_send(serve):
     """Header names are decoded once and cached, but a client chooses them: long unique names
     must not pile up in memory (4096 entries of up to 64 KiB each was 256 MiB, kept forever)."""
-    from actors.plugins.http import server as front
+    from actors.plugins.http.server import header_names as front
 
     server = serve(lambda req, resp: resp.finish(b"ok"))
 

@@ -92,7 +92,9 @@ def test_proto_request_gets_proto_reply(worker: WorkerProcess) -> None:
     reply = worker.request(PROTO_REQUEST, b"", flags=CODEC_PROTO)
     assert reply.final.flags == CODEC_PROTO
     ctx_bytes, body = reply.final.split()
-    from actors.plugins.http.context import parse_response_context as _parse_response_context
+    from actors.plugins.http.context.response import (
+        parse_response_context as _parse_response_context,
+    )
 
     def parse_response_context(flags, ctx):
         status, headers = _parse_response_context(flags, ctx)

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from actors.plugins.http.context import build_request_context, prepare_body
-from actors.plugins.http.forms import build_tree, parse_urlencoded
+from actors.plugins.http.context.body import prepare_body
+from actors.plugins.http.context.request import build_request_context
+from actors.plugins.http.forms.tree import build_tree
+from actors.plugins.http.forms.urlencoded import parse_urlencoded
 from relays.frame import CODEC_JSON
 from relays.http import Request
 from relays.wsgi import build_environ, encode_multipart, encode_urlencoded, load_app

@@ -1,4 +1,4 @@
-"""Raw bytes to and from the HTTP front (actors/plugins/http/server.py), for its own tests.
+"""Raw bytes to and from the HTTP front (actors/plugins/http/server/), for its own tests.
 
 Each helper blocks its thread: run it with :func:`tests.support.hub.call` so the server, on the
 test's gevent hub, keeps serving meanwhile.  Responses are split with ``http.client``'s own

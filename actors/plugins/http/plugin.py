@@ -2,7 +2,7 @@
 
 Lifecycle goes through :class:`HttpPluginActor` (start the pool, start the
 listener, stop in that order reversed).  Requests do not: each connection
-greenlet of :class:`~actors.plugins.http.server.HttpServer` calls
+greenlet of :class:`~actors.plugins.http.server.listener.HttpServer` calls
 :meth:`HttpPlugin.handle`, which runs the pool request in that greenlet.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import gevent
 
@@ -22,19 +22,26 @@ from actors.errors import (
     QueueFullError,
 )
 from actors.freelist import Cancelled
-from actors.plugins.http.context import (
+from actors.plugins.http.context.body import prepare_body
+from actors.plugins.http.context.header_keys import canonical_header_key
+from actors.plugins.http.context.request import build_request_context
+from actors.plugins.http.context.response import (
     ResponseContextError,
     UnknownStatusError,
-    build_request_context,
-    canonical_header_key,
     parse_response_context,
-    prepare_body,
 )
-from actors.plugins.http.forms import FormError
-from actors.plugins.http.server import HttpRequest, HttpServer, ResponseWriter
+from actors.plugins.http.forms.errors import FormError
+from actors.plugins.http.server.listener import HttpServer
+from actors.plugins.http.server.request import HttpRequest
+from actors.plugins.http.server.response import ResponseWriter
 from actors.runtime import GeventActor
 from relays.frame import CODEC_JSON
 from relays.payload import Payload
+
+if TYPE_CHECKING:
+    from actors.config.model import HttpConfig
+    from actors.pool import Pool, ResponseStream
+    from actors.system import ActorSystem
 
 __all__ = ["HttpPlugin", "HttpPluginActor"]
 
@@ -50,10 +57,10 @@ _TEXT = [("Content-Type", "text/plain; charset=utf-8")]
 class HttpPlugin:
     """Request handling for one ``http`` section, shared by all connections."""
 
-    def __init__(self, system: Any, cfg: Any) -> None:
+    def __init__(self, system: ActorSystem, cfg: HttpConfig) -> None:
         self.system = system
         self.cfg = cfg
-        self.pool: Any = None
+        self.pool: Pool | None = None
         self.server: HttpServer | None = None
         self.actor = HttpPluginActor.start(self)
 
@@ -131,8 +138,10 @@ class HttpPlugin:
         )
 
     def _exec(self, resp: ResponseWriter, payload: Payload) -> None:
+        pool = self.pool
+        assert pool is not None, "the listener starts only once the pool exists"
         try:
-            stream = self.pool.stream(payload, cancel=resp.client_gone)
+            stream = pool.stream(payload, cancel=resp.client_gone)
         except Cancelled:
             # The client left while queued (its place is released): no answer at all, rather
             # than the empty 200 the server would make of a handler that wrote nothing.
@@ -157,7 +166,7 @@ class HttpPlugin:
         finally:
             stream.close()  # a stream not read to its end is stopped, its worker released
 
-    def _relay_response(self, resp: ResponseWriter, stream: Any) -> None:
+    def _relay_response(self, resp: ResponseWriter, stream: ResponseStream) -> None:
         trailers = None
         for chunk in stream:
             if resp.client_gone.is_set() and not chunk.end_of_stream:
@@ -228,7 +237,7 @@ class HttpPlugin:
 
 
 #: What a 503 tells the client, by the pool error behind it.
-_UNAVAILABLE = {
+_UNAVAILABLE: dict[type[Exception], bytes] = {
     NoFreeWorkersError: b"no free workers\n",
     QueueFullError: b"too many requests queued\n",
     PoolStoppedError: b"the server is shutting down\n",
@@ -279,7 +288,7 @@ def _utf8_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 #: What to do about the usual reasons a listener cannot bind, by errno.
-_LISTEN_HINTS = {
+_LISTEN_HINTS: dict[int | None, str] = {
     errno.EADDRINUSE: "is another server running there? pick another http.address",
     errno.EADDRNOTAVAIL: "that is not an address of this host; use one of its addresses or 0.0.0.0",
     errno.EACCES: "ports below 1024 need root (or CAP_NET_BIND_SERVICE); pick a higher port",
