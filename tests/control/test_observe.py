@@ -124,3 +124,53 @@ def test_pool_series_and_app_metrics(system: ActorSystem) -> None:
     gevent.get_hub().threadpool.apply(php_style_calls)
     series = scrape(system)
     assert series["uploads"] == 3 and series["app_jobs"] == 2
+
+
+def test_http_metrics_middleware_counts_requests(tmp_path: Path) -> None:
+    system = ActorSystem.from_dict(
+        {
+            "server": {"command": [sys.executable, str(WORKERS / "http_app.py")]},
+            "http": {
+                "address": "127.0.0.1:0",
+                "middleware": ["http_metrics"],
+                "pool": {"num_workers": 1, "allocate_timeout": "300ms"},
+            },
+            "metrics": {"address": "127.0.0.1:0"},
+            "logs": {"level": "error", "mode": "production"},
+        }
+    ).start()
+    try:
+        address = system.plugins["http"].address
+        for _ in range(3):
+            assert get(address, "/pid")[0] == 200
+        assert get(address, "/status?code=404")[0] == 404
+        busy = gevent.spawn(get, address, "/sleep?s=1.5")
+        gevent.sleep(0.3)
+        assert get(address, "/pid")[0] == 503  # the only worker is busy past allocate_timeout
+        assert busy.get(timeout=20)[0] == 200
+        series = scrape(system)
+        assert series['rr_http_request_total{status="200"}'] == 4
+        assert series['rr_http_request_total{status="404"}'] == 1
+        assert series['rr_http_request_total{status="503"}'] == 1
+        assert series['rr_http_request_duration_seconds_count{status="200"}'] == 4
+        assert series["rr_http_no_free_workers_total"] == 1
+        assert series["rr_http_requests_queue"] == 0
+        assert series["rr_http_total_workers"] == 1
+    finally:
+        system.stop(timeout=5)
+
+
+def test_http_without_the_middleware_has_no_request_series() -> None:
+    system = ActorSystem.from_dict(
+        {
+            "server": {"command": [sys.executable, "-m", "relays.wsgi", "examples.hello:app"]},
+            "http": {"address": "127.0.0.1:0", "pool": {"num_workers": 1}},
+            "metrics": {"address": "127.0.0.1:0"},
+            "logs": {"level": "error", "mode": "production"},
+        }
+    ).start()
+    try:
+        assert get(system.plugins["http"].address, "/")[0] == 200
+        assert not [k for k in scrape(system) if k.startswith("rr_http_request")]
+    finally:
+        system.stop(timeout=5)

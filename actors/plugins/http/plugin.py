@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import gevent
@@ -40,6 +41,7 @@ from relays.payload import Payload
 
 if TYPE_CHECKING:
     from actors.config.model import HttpConfig
+    from actors.metrics import HttpMetrics
     from actors.pool import Pool, ResponseStream
     from actors.system import ActorSystem
 
@@ -62,6 +64,8 @@ class HttpPlugin:
         self.cfg = cfg
         self.pool: Pool | None = None
         self.server: HttpServer | None = None
+        #: The ``http_metrics`` middleware's series, when it is listed and metrics are on.
+        self._http_metrics: HttpMetrics | None = None
         self.actor = HttpPluginActor.start(self)
 
     # -- lifecycle (through the actor) ---------------------------------------------------
@@ -87,6 +91,28 @@ class HttpPlugin:
         return self.server.address
 
     # -- the request path --------------------------------------------------------------
+
+    def handler(self) -> Callable[[HttpRequest, ResponseWriter], None]:
+        """The server's handler: :meth:`handle`, wrapped only by the middleware listed.
+
+        Chosen once at start, so a middleware that is not in ``http.middleware`` costs
+        nothing per request.
+        """
+        metrics = self.system.metrics
+        if "http_metrics" not in self.cfg.middleware or metrics is None:
+            return self.handle
+        series = self._http_metrics = metrics.http_metrics()
+        handle = self.handle
+
+        def measured(req: HttpRequest, resp: ResponseWriter) -> None:
+            started = time.monotonic()
+            series.request_started()
+            try:
+                handle(req, resp)
+            finally:
+                series.request_finished(resp.status or -1, time.monotonic() - started)
+
+        return measured
 
     def handle(self, req: HttpRequest, resp: ResponseWriter) -> None:
         """Run one request through the pool and write the worker's answer (server's Handler)."""
@@ -148,6 +174,8 @@ class HttpPlugin:
             resp.abort()
             return
         except (NoFreeWorkersError, QueueFullError, PoolStoppedError) as exc:
+            if self._http_metrics is not None and isinstance(exc, NoFreeWorkersError):
+                self._http_metrics.no_free_workers()
             self._fail(resp, 503, exc, retry_after=True)
             return
         except PoolError as exc:
@@ -312,7 +340,7 @@ class HttpPluginActor(GeventActor):
         server = HttpServer(
             cfg.host,
             cfg.port,
-            plugin.handle,
+            plugin.handler(),
             max_request_size=cfg.max_request_size * MIB,
             read_timeout=_READ_TIMEOUT,
             access_log=plugin.access_log if cfg.access_logs else None,
