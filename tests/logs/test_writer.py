@@ -253,13 +253,15 @@ def test_exit_with_a_blocked_output_is_bounded_and_clean() -> None:
         elapsed = time.monotonic() - started
         assert code == 4
         assert elapsed < 15, elapsed
-        # What did get out is in order, with no line cut in two.
+        # What did get out is in order.  The last line may be cut: the process ended while
+        # the writer was blocked in the middle of writing it.
         proc.stdout.close()
         out = b""
         while chunk := os.read(r, 65536):
             out += chunk
-        lines = out.decode().splitlines()
-        assert lines and lines == [f"line {i}" for i in range(len(lines))]
+        *whole, last = out.decode().splitlines()
+        assert whole == [f"line {i}" for i in range(len(whole))]
+        assert f"line {len(whole)}".startswith(last)
     finally:
         os.close(r)
         if w >= 0:
