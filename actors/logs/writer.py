@@ -175,6 +175,7 @@ class LineWriter:
         self.on_error = on_error
         self.max_lines = max_lines
         self.max_chars = max_chars
+        self._hurry_at = max(1, max_lines // 4)  # this many lines waiting: write them now
         self._owned = owned
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)  # the writer waits here for lines
@@ -223,6 +224,8 @@ class LineWriter:
             if self._idle:
                 self._idle = False
                 self._wake.notify()
+            elif len(items) == self._hurry_at:
+                self._wake.notify()  # filling up fast: cut the writer's linger short
             return True
 
     def flush(self, timeout: float) -> bool:
@@ -268,10 +271,11 @@ class LineWriter:
                     if (
                         self.linger
                         and not (self._closing or self._hurry)
-                        and len(self._items) < self.max_lines // 4
+                        and len(self._items) < self._hurry_at
                     ):
                         # Let lines gather: one wake-up (and GIL hand-off) per batch, not per
-                        # line.  put() does not wake this wait; flush() and close() do.
+                        # line.  put() wakes this wait only when the queue fills up fast;
+                        # flush() and close() always do.
                         self._wake.wait(self.linger)
                     self._hurry = False
                     batch, self._items, self._chars = self._items, deque(), 0
