@@ -307,3 +307,6 @@ class ActorSystem:
         self.pools.clear()
         if self.listener is not None:
             self.listener.close()
+        from actors.logs import flush_logging
+
+        flush_logging(2.0)  # lines are written off the hub: out before stop() returns

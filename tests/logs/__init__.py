@@ -1,4 +1,4 @@
-"""Tests for ``actors/logs.py``.
+"""Tests for ``actors.logs``.
 
 The development venv does not install the project, and the ``pytest`` script (unlike
 ``python -m pytest`` or tox, which installs it) does not put the repo root on ``sys.path``.

@@ -1,7 +1,9 @@
-"""Tests for actors/logs.py: RR-shaped output on real streams and files.
+"""Tests for actors.logs: RR-shaped output on real streams and files.
 
-Every test writes through the real handlers to pytest's captured stderr/stdout,
-to files under tmp_path, to a pipe or to a pty; nothing is mocked.
+Every test writes through the real handlers (and their off-hub writer
+threads) to pytest's captured stderr/stdout, to files under tmp_path, to a
+pipe or to a pty; nothing is mocked.  Lines are written by a background
+thread, so a test calls :func:`flush_logging` before it reads them.
 """
 
 from __future__ import annotations
@@ -14,16 +16,17 @@ import os
 import re
 import select
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from actors import logs
+from actors.config.model import LogChannelConfig as Channel
+from actors.config.model import LogsConfig
 from actors.logs import (
-    ChannelLogger,
+    flush_logging,
     forward_worker_output,
-    get_channel_logger,
     get_logger,
     reset_logging,
     setup_logging,
@@ -32,26 +35,9 @@ from actors.logs import (
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}$")
 
 
-@dataclass
-class Channel:
-    """Duck-typed stand-in for actors.config.model.LogChannelConfig."""
-
-    level: str | None = None
-    mode: str | None = None
-    encoding: str | None = None
-    output: list[str] | None = None
-
-
-@dataclass
-class Logs:
-    """Duck-typed stand-in for actors.config.model.LogsConfig."""
-
-    level: str = "info"
-    mode: str = "production"
-    encoding: str = "console"
-    output: list[str] = field(default_factory=lambda: ["stderr"])
-    err_output: list[str] = field(default_factory=lambda: ["stderr"])
-    channels: dict[str, Channel] = field(default_factory=dict)
+def Logs(**kwargs: Any) -> LogsConfig:
+    """A LogsConfig with console encoding unless the test says otherwise (shorter asserts)."""
+    return LogsConfig(**{"encoding": "console", **kwargs})
 
 
 @pytest.fixture(autouse=True)
@@ -61,8 +47,20 @@ def _reset() -> object:
     reset_logging()
 
 
+def captured(capsys: pytest.CaptureFixture[str]) -> Any:
+    """What reached stdout/stderr once the writer threads have written everything."""
+    assert flush_logging(5.0), "log output still blocked after 5 s"
+    return capsys.readouterr()
+
+
 def err_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
-    return capsys.readouterr().err.splitlines()
+    return captured(capsys).err.splitlines()
+
+
+def read(path: Path) -> str:
+    """A log file's text once the writer threads have written everything."""
+    assert flush_logging(5.0), "log output still blocked after 5 s"
+    return path.read_text()
 
 
 def lineno_after() -> int:
@@ -77,7 +75,7 @@ def lineno_after() -> int:
 
 def test_console_line_has_rr_columns(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(Logs())
-    get_channel_logger("server").info("worker started", pid=123, cmd="php w.php")
+    logs.log(get_logger("server"), "info", "worker started", pid=123, cmd="php w.php")
     [line] = err_lines(capsys)
     ts, level, name, msg, fields = line.split("\t")
     assert TS_RE.match(ts)
@@ -97,7 +95,7 @@ def test_console_line_without_fields_has_four_columns(capsys: pytest.CaptureFixt
 
 def test_json_line(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(Logs(encoding="json"))
-    get_channel_logger("pool").info("worker stopped", pid=7, reason="ttl")
+    logs.log(get_logger("pool"), "info", "worker stopped", pid=7, reason="ttl")
     [line] = err_lines(capsys)
     obj = json.loads(line)
     assert list(obj)[:4] == ["level", "ts", "logger", "msg"]
@@ -113,7 +111,7 @@ def test_json_line(capsys: pytest.CaptureFixture[str]) -> None:
 def test_production_mode_defaults_to_json_when_encoding_unset(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    setup_logging({"mode": "production"})
+    setup_logging(LogsConfig(mode="production", encoding=""))
     get_logger("server").info("hello")
     assert json.loads(err_lines(capsys)[0])["msg"] == "hello"
 
@@ -123,8 +121,8 @@ def test_json_exception_has_error_and_stacktrace(capsys: pytest.CaptureFixture[s
     try:
         raise RuntimeError("boom")
     except RuntimeError:
-        get_channel_logger("rpc").exception("call failed", method="x")
-    obj = json.loads(capsys.readouterr().err)
+        get_logger("rpc").exception("call failed", extra={"fields": {"method": "x"}})
+    obj = json.loads(captured(capsys).err)
     assert obj["level"] == "error"
     assert obj["error"] == "boom"
     assert "RuntimeError: boom" in obj["stacktrace"]
@@ -148,9 +146,9 @@ def test_console_exception_adds_error_field_and_traceback(
 def test_development_console_has_caller_and_debug_default(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    setup_logging({"mode": "development"})  # level unset -> debug, like zap's development
+    setup_logging(LogsConfig(mode="development", level=""))  # no level: debug, as in zap
     line_no = lineno_after()
-    get_channel_logger("server").debug("dbg", a=1)
+    logs.log(get_logger("server"), "debug", "dbg", a=1)
     [line] = err_lines(capsys)
     _ts, level, name, caller, msg, fields = line.split("\t")
     assert (level, name.strip(), msg, json.loads(fields)) == ("DEBUG", "server", "dbg", {"a": 1})
@@ -162,7 +160,7 @@ def test_development_json_has_caller(capsys: pytest.CaptureFixture[str]) -> None
     setup_logging(Logs(mode="development", encoding="json", level="debug"))
     line_no = lineno_after()
     logs.log(get_logger("config"), "debug", "loaded", path="/x")
-    obj = json.loads(capsys.readouterr().err)
+    obj = json.loads(captured(capsys).err)
     assert obj["caller"] == f"logs/test_logs.py:{line_no}"
     assert obj["path"] == "/x"
 
@@ -191,8 +189,8 @@ def test_development_colours_on_a_tty() -> None:
 
 def test_raw_mode_prints_message_only(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(Logs(mode="raw"))
-    get_channel_logger("http").info("just this", pid=1)
-    assert capsys.readouterr().err == "just this\n"
+    logs.log(get_logger("http"), "info", "just this", pid=1)
+    assert captured(capsys).err == "just this\n"
 
 
 @pytest.mark.parametrize("mode", ["off", "none"])
@@ -200,29 +198,36 @@ def test_off_mode_prints_nothing(mode: str, capsys: pytest.CaptureFixture[str]) 
     setup_logging(Logs(mode=mode))
     get_logger("server").error("hidden")
     forward_worker_output(1, b"hidden too")
-    assert capsys.readouterr() == ("", "")  # not even the stdlib's lastResort
+    assert captured(capsys) == ("", "")  # not even the stdlib's lastResort
     assert not get_logger("server").isEnabledFor(logs.FATAL)
 
 
 def test_panic_and_fatal_level_names(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(Logs(encoding="json"))
-    get_channel_logger("server").log("panic", "p")
-    get_channel_logger("server").log(logs.FATAL, "f")
+    logs.log(get_logger("server"), "panic", "p")
+    logs.log(get_logger("server"), logs.FATAL, "f")
     assert [json.loads(x)["level"] for x in err_lines(capsys)] == ["panic", "fatal"]
 
 
 def test_message_percent_signs_are_not_interpolated(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(Logs(mode="raw"))
-    get_channel_logger("server").info("100% done %s %d")
-    assert capsys.readouterr().err == "100% done %s %d\n"
+    logs.log(get_logger("server"), "info", "100% done %s %d")
+    assert captured(capsys).err == "100% done %s %d\n"
 
 
 def test_odd_field_values_and_reserved_names(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(Logs(encoding="json"))
-    get_channel_logger("rpc").info(
-        "odd", blob=b"\xff", path=Path("/a"), obj=object(), nan=float("nan"), msg="clash"
+    logs.log(
+        get_logger("rpc"),
+        "info",
+        "odd",
+        blob=b"\xff",
+        path=Path("/a"),
+        obj=object(),
+        nan=float("nan"),
+        msg="clash",
     )
-    obj = json.loads(capsys.readouterr().err)
+    obj = json.loads(captured(capsys).err)
     assert obj["msg"] == "odd"
     assert obj["fields.msg"] == "clash"
     assert "nan" in obj and "obj" in obj
@@ -231,7 +236,7 @@ def test_odd_field_values_and_reserved_names(capsys: pytest.CaptureFixture[str])
 def test_stdlib_extra_fields_are_rendered(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(Logs(encoding="json"))
     get_logger("http").info("via stdlib", extra={"fields": {"status": 200}})
-    assert json.loads(capsys.readouterr().err)["status"] == 200
+    assert json.loads(captured(capsys).err)["status"] == 200
 
 
 # --------------------------------------------------------------------------- levels
@@ -239,18 +244,18 @@ def test_stdlib_extra_fields_are_rendered(capsys: pytest.CaptureFixture[str]) ->
 
 def test_global_level_filters(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(Logs(level="warn"))
-    log = get_channel_logger("pool")
+    log = get_logger("pool")
     log.info("dropped")
-    log.warn("kept")
+    log.warning("kept")
     log.error("kept too")
     assert [x.split("\t")[3] for x in err_lines(capsys)] == ["kept", "kept too"]
 
 
 def test_channel_more_verbose_than_global(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(Logs(level="warn", channels={"http": Channel(level="debug")}))
-    get_channel_logger("http").debug("http debug")
-    get_channel_logger("server").info("server info")
-    get_channel_logger("server").warn("server warn")
+    logs.log(get_logger("http"), "debug", "http debug")
+    logs.log(get_logger("server"), "info", "server info")
+    logs.log(get_logger("server"), "warn", "server warn")
     lines = err_lines(capsys)
     assert [x.split("\t")[2].strip() + ":" + x.split("\t")[3] for x in lines] == [
         "http:http debug",
@@ -260,11 +265,11 @@ def test_channel_more_verbose_than_global(capsys: pytest.CaptureFixture[str]) ->
 
 def test_channel_quieter_than_global(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(Logs(level="debug", channels={"http": Channel(level="error")}))
-    get_channel_logger("http").warn("dropped")
-    get_channel_logger("http").error("http error")
-    get_channel_logger("server").debug("server debug")
+    logs.log(get_logger("http"), "warn", "dropped")
+    logs.log(get_logger("http"), "error", "http error")
+    logs.log(get_logger("server"), "debug", "server debug")
     assert [x.split("\t")[3] for x in err_lines(capsys)] == ["http error", "server debug"]
-    assert not get_channel_logger("http").is_enabled_for("warn")
+    assert not get_logger("http").isEnabledFor(logging.WARNING)
 
 
 def test_channel_own_mode_encoding_and_output(
@@ -274,10 +279,10 @@ def test_channel_own_mode_encoding_and_output(
     setup_logging(
         Logs(channels={"http": Channel(mode="production", encoding="json", output=[str(http_log)])})
     )
-    get_channel_logger("http").info("to file", status=200)
-    get_channel_logger("server").info("to stderr")
+    logs.log(get_logger("http"), "info", "to file", status=200)
+    logs.log(get_logger("server"), "info", "to stderr")
     assert [x.split("\t")[3] for x in err_lines(capsys)] == ["to stderr"]
-    obj = json.loads(http_log.read_text())
+    obj = json.loads(read(http_log))
     assert (obj["logger"], obj["msg"], obj["status"]) == ("http", "to file", 200)
 
 
@@ -309,12 +314,12 @@ def test_output_file_is_appended(tmp_path: Path, capsys: pytest.CaptureFixture[s
     path = tmp_path / "rr.log"
     path.write_text("previous\n")
     setup_logging(Logs(output=[str(path)]))
-    get_channel_logger("server").info("one", pid=1)
-    get_channel_logger("server").info("two")
-    lines = path.read_text().splitlines()
+    logs.log(get_logger("server"), "info", "one", pid=1)
+    logs.log(get_logger("server"), "info", "two")
+    lines = read(path).splitlines()
     assert lines[0] == "previous"
     assert [x.split("\t")[3] for x in lines[1:]] == ["one", "two"]
-    assert capsys.readouterr().err == ""
+    assert captured(capsys).err == ""
 
 
 def test_several_outputs_and_string_output(
@@ -323,14 +328,10 @@ def test_several_outputs_and_string_output(
     path = tmp_path / "both.log"
     setup_logging(Logs(output=["stdout", str(path)]))
     get_logger("server").info("everywhere")
-    out = capsys.readouterr()
+    out = captured(capsys)
     assert out.err == ""
     assert out.out.split("\t")[3] == "everywhere\n"
-    assert path.read_text() == out.out
-    reset_logging()
-    setup_logging({"output": "stdout", "encoding": "console"})  # a bare string is one output
-    get_logger("server").info("string")
-    assert capsys.readouterr().out.split("\t")[3] == "string\n"
+    assert read(path) == out.out
 
 
 def test_setup_twice_does_not_duplicate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -341,7 +342,7 @@ def test_setup_twice_does_not_duplicate(tmp_path: Path, capsys: pytest.CaptureFi
     get_logger("server").info("once")
     get_logger("http").info("once http")
     assert len(err_lines(capsys)) == 2
-    assert len(path.read_text().splitlines()) == 2
+    assert len(read(path).splitlines()) == 2
 
 
 def test_reload_switches_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -350,8 +351,8 @@ def test_reload_switches_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[s
     get_logger("server").info("a")
     setup_logging(Logs(output=[str(second)], encoding="json"))
     get_logger("server").info("b")
-    assert [x.split("\t")[3] for x in first.read_text().splitlines()] == ["a"]
-    assert json.loads(second.read_text())["msg"] == "b"
+    assert [x.split("\t")[3] for x in read(first).splitlines()] == ["a"]
+    assert json.loads(read(second))["msg"] == "b"
 
 
 def test_bad_config_keeps_previous_setup(
@@ -367,7 +368,7 @@ def test_bad_config_keeps_previous_setup(
     with pytest.raises(OSError):
         setup_logging(Logs(output=[str(tmp_path / "missing-dir" / "x.log")]))
     get_logger("server").info("still json")
-    assert json.loads(capsys.readouterr().err)["msg"] == "still json"
+    assert json.loads(captured(capsys).err)["msg"] == "still json"
 
 
 def test_root_logger_untouched_and_reset_restores_propagation() -> None:
@@ -392,10 +393,10 @@ def test_closed_output_never_raises(
     good, errs = tmp_path / "good.log", tmp_path / "errors.log"
     setup_logging(Logs(output=["stdout", str(good)], err_output=[str(errs)]))
     get_logger("server").info("first")
-    get_channel_logger("server").info("second")
+    logs.log(get_logger("server"), "info", "second")
     forward_worker_output(3, b"third")
-    assert [x.split("\t")[3] for x in good.read_text().splitlines()] == ["first", "second", "third"]
-    report = errs.read_text().splitlines()
+    assert [x.split("\t")[3] for x in read(good).splitlines()] == ["first", "second", "third"]
+    report = read(errs).splitlines()
     assert len(report) == 1 and "cannot write to stdout" in report[0]  # reported once
 
 
@@ -415,7 +416,7 @@ def test_broken_pipe_never_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         monkeypatch.undo()
         with contextlib.suppress(OSError):
             broken.close()
-    assert "BrokenPipeError" in errs.read_text()
+    assert "BrokenPipeError" in read(errs)
 
 
 def test_unencodable_text_on_ascii_stream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -425,7 +426,7 @@ def test_unencodable_text_on_ascii_stream(tmp_path: Path, monkeypatch: pytest.Mo
         setup_logging(Logs(mode="raw", output=["stdout"]))
         get_logger("server").info("caf\u00e9 \ud800")
         reset_logging()
-    assert path.read_text() == "caf\\xe9 \\ud800\n"
+    assert read(path) == "caf\\xe9 \\ud800\n"
 
 
 # --------------------------------------------------------------------------- worker output
@@ -434,7 +435,7 @@ def test_unencodable_text_on_ascii_stream(tmp_path: Path, monkeypatch: pytest.Mo
 def test_worker_line_on_server_channel(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(Logs(encoding="json"))
     forward_worker_output(4242, b"hello from php\n")
-    obj = json.loads(capsys.readouterr().err)
+    obj = json.loads(captured(capsys).err)
     assert (obj["level"], obj["logger"], obj["msg"], obj["pid"]) == (
         "info",
         "server",
@@ -454,7 +455,7 @@ def test_raw_mode_worker_lines_untouched(capsys: pytest.CaptureFixture[str]) -> 
     ]
     for line in lines:
         forward_worker_output(1, line.encode())
-    assert capsys.readouterr().err == "".join(x + "\n" for x in lines)
+    assert captured(capsys).err == "".join(x + "\n" for x in lines)
 
 
 def test_raw_server_channel_with_json_global(capsys: pytest.CaptureFixture[str]) -> None:
@@ -472,7 +473,7 @@ def test_long_worker_line_not_truncated(mode: str, capsys: pytest.CaptureFixture
     line = ("0123456789abcdef" * 6400).encode()  # 100 KiB
     assert len(line) == 100 * 1024
     forward_worker_output(1, line)
-    err = capsys.readouterr().err
+    err = captured(capsys).err
     if mode == "raw":
         assert err == line.decode() + "\n"
     else:
@@ -482,13 +483,13 @@ def test_long_worker_line_not_truncated(mode: str, capsys: pytest.CaptureFixture
 def test_non_utf8_bytes(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(Logs(mode="raw"))
     forward_worker_output(1, b"caf\xe9 \xff\xfe ok \xe2\x82\xac")
-    assert capsys.readouterr().err == "caf\\xe9 \\xff\\xfe ok \u20ac\n"
+    assert captured(capsys).err == "caf\\xe9 \\xff\\xfe ok \u20ac\n"
 
 
 def test_worker_output_respects_server_level(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(Logs(level="info", channels={"server": Channel(level="error")}))
     forward_worker_output(1, b"dropped")
-    assert capsys.readouterr().err == ""
+    assert captured(capsys).err == ""
 
 
 def test_worker_output_never_raises_on_odd_input() -> None:
@@ -498,16 +499,7 @@ def test_worker_output_never_raises_on_odd_input() -> None:
     forward_worker_output(1, 12345)  # type: ignore[arg-type]
 
 
-# --------------------------------------------------------------------------- call-site helpers
-
-
-def test_channel_logger_bound_fields(capsys: pytest.CaptureFixture[str]) -> None:
-    setup_logging(Logs(encoding="json"))
-    worker = get_channel_logger("pool", pool="http").with_fields(pid=11)
-    assert isinstance(worker, ChannelLogger) and worker.channel == "pool"
-    worker.info("exec", pid=12, ms=3)
-    obj = json.loads(capsys.readouterr().err)
-    assert (obj["pool"], obj["pid"], obj["ms"]) == ("http", 12, 3)
+# --------------------------------------------------------------------------- call-site helper
 
 
 def test_disabled_level_builds_nothing(capsys: pytest.CaptureFixture[str]) -> None:
@@ -517,14 +509,14 @@ def test_disabled_level_builds_nothing(capsys: pytest.CaptureFixture[str]) -> No
         def __str__(self) -> str:
             raise AssertionError("formatted a disabled record")
 
-    get_channel_logger("pool").debug("quiet", thing=Loud())
+    logs.log(get_logger("pool"), "debug", "quiet", thing=Loud())
     logs.log(get_logger("pool"), "info", "quiet", thing=Loud())
-    assert capsys.readouterr().err == ""
+    assert captured(capsys).err == ""
 
 
 def test_before_setup_records_reach_the_root_logger(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
-        get_channel_logger("init").info("embedded", step=1)
+        logs.log(get_logger("init"), "info", "embedded", step=1)
     [record] = caplog.records
     assert record.name == "greenrunner.init"
     assert record.fields == {"step": 1}  # type: ignore[attr-defined]
