@@ -226,9 +226,11 @@ class Arbiter:
         self.stop_signals += 1
         if self.stop_signals > 1:
             sys.stderr.write("greenrunner: second signal, exiting now\n")
+            from actors.logs import flush_logging
             from actors.process import kill_all_processes
 
             kill_all_processes()  # no worker may outlive the server, busy ones included
+            flush_logging(1.0)  # os._exit skips the exit-time flush of queued lines
             os._exit(1)
         self.log.info(
             "stop signal received, finishing in-flight work",

@@ -38,7 +38,7 @@ from actors.logs.levels import (
     log,
     parse_level,
 )
-from actors.logs.setup import flush_logging, reset_logging, setup_logging
+from actors.logs.setup import flush_logging, reopen_outputs, reset_logging, setup_logging
 from actors.logs.worker_output import forward_worker_output
 from actors.logs.writer import LineWriter
 
@@ -61,6 +61,7 @@ __all__ = [
     "level_name",
     "log",
     "parse_level",
+    "reopen_outputs",
     "reset_logging",
     "setup_logging",
 ]

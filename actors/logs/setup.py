@@ -120,6 +120,8 @@ class _State:
         self.handlers: list[tuple[logging.Logger, logging.Handler]] = []
         self.loggers: list[logging.Logger] = []
         self.outputs: list[Output] = []
+        #: The config of the last :func:`setup_logging`, for :func:`reopen_outputs`.
+        self.cfg: LogsConfig | None = None
 
 
 _state = _State()
@@ -183,7 +185,22 @@ def setup_logging(cfg: LogsConfig | None = None) -> None:
                 logger.addHandler(h)
                 _state.handlers.append((logger, h))
         _state.outputs = list(outputs.values())
+        _state.cfg = cfg
     _close(old, CLOSE_TIMEOUT)
+
+
+def reopen_outputs() -> None:
+    """Open the log files again by path (``SIGUSR1``, after logrotate moved them away).
+
+    The same setup is built anew: new files are opened (created) first, lines
+    queued for the old ones are written there before those are closed, so a rotation
+    loses no line. Without a previous :func:`setup_logging` it does nothing.
+    """
+    with _setup_lock:
+        configured = bool(_state.loggers)
+        cfg = _state.cfg
+    if configured:
+        setup_logging(cfg)
 
 
 def _teardown() -> list[Output]:

@@ -127,3 +127,25 @@ def test_config_that_serves_nothing_is_a_clear_error(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "starts nothing that serves: add an http section" in proc.stderr
     assert "Traceback" not in proc.stderr and "LoopExit" not in proc.stderr
+
+
+def test_sigusr1_reopens_log_files_after_rotation(tmp_path: Path) -> None:
+    port = free_port()
+    log_file = tmp_path / "rr.log"
+    extra = f"  output: {str(log_file)!r}\n"
+    path = config(tmp_path, port)
+    path.write_text(
+        path.read_text().replace(
+            "logs: {level: info, mode: production}\n",
+            "logs:\n  level: info\n  mode: production\n" + extra,
+        )
+    )
+    with serve(["-c", str(path)], tmp_path / "server.log", port) as server:
+        assert wait_for(lambda: "greenrunner started" in log_file.read_text(), timeout=10)
+        rotated = tmp_path / "rr.log.1"
+        log_file.rename(rotated)  # what logrotate does
+        server.proc.send_signal(signal.SIGUSR1)
+        assert wait_for(lambda: log_file.exists() and "reopened" in log_file.read_text())
+        assert "reopened" not in rotated.read_text()
+        assert server.terminate() == 0
+    assert "greenrunner stopped" in log_file.read_text()
