@@ -77,7 +77,7 @@ class FreeList:
             if w is _STOPPED:
                 queue.put(_STOPPED)
                 raise _stopped()
-            if w.fsm.state is State.READY:
+            if w.state is State.READY:
                 return w
             self._stale(w)
 
@@ -103,7 +103,7 @@ class FreeList:
         me = getcurrent()
         parked = [True]
 
-        def on_cancel(_event) -> None:
+        def on_cancel(_event: object) -> None:
             # Runs in the hub; only interrupt the greenlet while it is parked in get().
             if parked[0]:
                 me.throw(Cancelled("the caller went away while waiting for a worker"))
@@ -154,7 +154,7 @@ class FreeList:
 
     def drain(self) -> list[WorkerHandle]:
         """Remove and return every idle worker (reset, destroy)."""
-        out = []
+        out: list[WorkerHandle] = []
         while True:
             try:
                 w = self._queue.get_nowait()
