@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,7 +143,7 @@ class PoolActor(GeventActor):
             try:
                 op()
             except Exception as exc:
-                done.set_exception(exc)
+                done.set_exception(exc, sys.exc_info())
             except BaseException:
                 done.set_exception(PoolStoppedError("static_pool: the pool actor stopped"))
                 raise
@@ -318,6 +319,7 @@ class PoolActor(GeventActor):
 
     def _reset(self) -> None:  # operation greenlet
         self._in_inbox(self._begin_reset)
+        handles: list[WorkerHandle] = []
         refill = 0
         try:
             self._wait_idle(time.monotonic() + self.cfg.reset_timeout)
@@ -332,11 +334,17 @@ class PoolActor(GeventActor):
                 )
                 refill = self.cfg.num_workers
                 raise
-            if not self._in_inbox(lambda: self._adopt(handles)):
-                raise PoolStoppedError("static_pool_reset: the pool was destroyed during the reset")
         finally:
-            with contextlib.suppress(pykka.ActorDeadError):
-                self._in_inbox(lambda: self._end_reset(refill))
+            # One inbox call adopts the new set and ends the reset, so no exit can
+            # fall between the two (an exit during a reset is not replaced).
+            try:
+                adopted = self._in_inbox(lambda: self._end_reset(handles, refill))
+            except pykka.ActorDeadError:
+                adopted = False
+                for h in handles:
+                    h.process.kill()
+        if not adopted:
+            raise PoolStoppedError("static_pool_reset: the pool was destroyed during the reset")
         log.info("reset finished", extra={"fields": {"pool": self.name}})
 
     def _begin_reset(self) -> None:
@@ -347,12 +355,15 @@ class PoolActor(GeventActor):
         self._cancel_respawns()  # the reset brings a full set; no extra worker may join later
         self.free.pause()
 
-    def _end_reset(self, refill: int) -> None:
+    def _end_reset(self, handles: list[WorkerHandle], refill: int) -> bool:
+        """Adopt the new workers (if any), let takers in again, refill after a failure."""
         self._resetting = False
+        adopted = self._adopt(handles)
         self.free.resume()
         if not self._destroyed:
             for _ in range(refill):
                 self._start_respawn()
+        return adopted
 
     def _detach_all(self, reason: RetireReason) -> list[WorkerHandle]:
         """Remove every member (they will not be replaced); the caller stops them."""

@@ -1,8 +1,9 @@
 """The actor that owns one worker process, from spawn to exit.
 
 It spawns the process and completes the relay handshake (``spawn``), stops
-it gracefully or kills it (``stop_worker``, ``kill_worker``), and watches for
-its exit in a greenlet, which tells the pool (``spec.on_exit``).  The helpers
+it (``stop_worker``: the stop command, SIGKILL after a grace period, waited
+for in a helper greenlet, not in the inbox), and watches for its exit in a
+greenlet, which tells the pool (``spec.on_exit``) and sets ``exited()``.  The helpers
 below start or stop several workers at once, from the PoolActor's helper
 greenlets, never from an actor's inbox.
 """
