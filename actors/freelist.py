@@ -30,6 +30,8 @@ class Cancelled(Exception):
     """The caller gave up waiting (its cancel event fired)."""
 
 
+_READY = State.READY
+
 #: Put on the queue by destroy(): every taker that meets it passes it on and fails.
 _STOPPED = object()
 
@@ -77,7 +79,7 @@ class FreeList:
             if w is _STOPPED:
                 queue.put(_STOPPED)
                 raise _stopped()
-            if w.state is State.READY:
+            if w.state is _READY:
                 return w
             self._stale(w)
 

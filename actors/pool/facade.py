@@ -37,6 +37,9 @@ from relays.payload import Payload
 
 __all__ = ["Pool"]
 
+_KEEP = Verdict.KEEP
+_STOP = Verdict.STOP
+
 
 class Pool:
     """What callers use: ``exec``/``stream`` run in the calling greenlet.
@@ -207,9 +210,9 @@ class Pool:
                 w.process.kill()
             return
         verdict = w.release()
-        if verdict is Verdict.KEEP:
+        if verdict is _KEEP:
             self.free.put(w)
-        elif verdict is Verdict.STOP:
+        elif verdict is _STOP:
             self._retire(w)
 
     def _retire(self, w: WorkerHandle) -> None:

@@ -56,6 +56,9 @@ __all__ = ["WorkerHandle", "rss_bytes"]
 log = logging.getLogger("greenrunner.pool")
 
 _GONE_STATES = frozenset({State.ERRORED, State.EXEC_TTL_REACHED})
+_READY = State.READY
+_WORKING = State.WORKING
+_KEEP = Verdict.KEEP
 
 
 class WorkerHandle:
@@ -189,7 +192,11 @@ class WorkerHandle:
 
     def check_out(self) -> bool:
         """READY -> WORKING; False if it stopped being ready (retired meanwhile)."""
-        return self._fsm.transition(State.WORKING)
+        fsm = self._fsm
+        if fsm.state is _READY:  # the legal case, without a call: this is the request path
+            fsm.state = _WORKING
+            return True
+        return fsm.transition(_WORKING)  # refused (and logged at debug level)
 
     def send(self, payload: Payload, flags: int) -> None:
         """Send one request frame.  Raises :class:`WorkerCrashedError` if the relay is gone."""
@@ -308,14 +315,14 @@ class WorkerHandle:
         """The request is over: READY again (``KEEP``), or ``STOP`` it, or ``GONE``."""
         fsm = self._fsm
         state = fsm.state
-        if state is State.WORKING:
+        if state is _WORKING:
             if self._max_execs and self._num_execs >= self._max_execs:
                 self._to(RetireReason.MAX_JOBS)
                 return Verdict.STOP
-            fsm.transition(State.READY)
-            return Verdict.KEEP
-        if state is State.READY:
-            return Verdict.KEEP
+            fsm.state = _READY  # WORKING -> READY is always legal; no call on the request path
+            return _KEEP
+        if state is _READY:
+            return _KEEP
         if state in _GONE_STATES:
             return Verdict.GONE  # killed already; its exit brings the replacement
         return Verdict.STOP
