@@ -59,3 +59,36 @@ def test_request_under_exec_ttl_survives(harness):
     assert pool.exec(Payload(b"0.5")).body == b"slept"
     gevent.sleep(0.2)
     assert pids(pool) == {pid}
+
+
+def test_a_slow_tick_makes_the_next_ones_skip_instead_of_queueing(pipes):
+    """A check slower than watch_tick: ticks are skipped, none piles up in the inbox.
+
+    The check is made slow on purpose (a subclass that sleeps), the pool is real.
+    """
+    import time
+
+    from actors.config import SupervisorConfig
+    from actors.supervisor import SupervisorActor
+
+    checks: list[float] = []
+
+    class SlowSupervisor(SupervisorActor):
+        def check(self) -> None:
+            checks.append(time.monotonic())
+            gevent.sleep(0.3)
+            super().check()
+
+    pool = pipes.pool("pid", num_workers=1)
+    ref = SlowSupervisor.start("test", SupervisorConfig(watch_tick=0.05), pool.actor, pool.roster)
+    try:
+        gevent.sleep(1.2)
+        skipped = ref.proxy().skipped.get(timeout=2)
+    finally:
+        started = time.monotonic()
+        ref.stop(timeout=5)
+        stopped_in = time.monotonic() - started
+    assert 2 <= len(checks) <= 5, f"{len(checks)} checks of 0.3 s in 1.2 s"
+    assert skipped >= 10, f"only {skipped} ticks skipped"
+    # Nothing queued behind the running check: stopping waits for one check at most.
+    assert stopped_in < 0.6, f"stopping took {stopped_in:.2f}s: ticks piled up in the inbox"
