@@ -373,7 +373,8 @@ class PoolActor(GeventActor):
         self._publish()
         for h in old:
             h.destroy(reason)
-        self.free.drain()
+        if not self._destroyed:  # destroy() emptied the free list and left its stop mark
+            self.free.drain()
         return old
 
     def _wait_idle(self, deadline: float) -> None:  # operation greenlet
