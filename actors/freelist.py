@@ -30,6 +30,8 @@ class Cancelled(Exception):
     """The caller gave up waiting (its cancel event fired)."""
 
 
+_READY = State.READY
+
 #: Put on the queue by destroy(): every taker that meets it passes it on and fails.
 _STOPPED = object()
 
@@ -77,7 +79,7 @@ class FreeList:
             if w is _STOPPED:
                 queue.put(_STOPPED)
                 raise _stopped()
-            if w.fsm.state is State.READY:
+            if w.state is _READY:
                 return w
             self._stale(w)
 
@@ -103,7 +105,7 @@ class FreeList:
         me = getcurrent()
         parked = [True]
 
-        def on_cancel(_event) -> None:
+        def on_cancel(_event: object) -> None:
             # Runs in the hub; only interrupt the greenlet while it is parked in get().
             if parked[0]:
                 me.throw(Cancelled("the caller went away while waiting for a worker"))
@@ -154,7 +156,7 @@ class FreeList:
 
     def drain(self) -> list[WorkerHandle]:
         """Remove and return every idle worker (reset, destroy)."""
-        out = []
+        out: list[WorkerHandle] = []
         while True:
             try:
                 w = self._queue.get_nowait()

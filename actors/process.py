@@ -19,6 +19,7 @@ import sys
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import IO
 
 import gevent
 import gevent.os
@@ -258,7 +259,7 @@ class WorkerProcess:
             proc._readers.append(gevent.spawn(proc._forward, stream, sink))
         return proc
 
-    def _forward(self, stream, sink: LineSink) -> None:
+    def _forward(self, stream: IO[bytes], sink: LineSink) -> None:
         """Forward complete lines as they come; never truncate, never block the hub."""
         fd = stream.fileno()
         pid = self.popen.pid

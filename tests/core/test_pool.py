@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import time
@@ -95,13 +96,26 @@ def test_crash_on_request_then_next_succeeds(pool_harness):
     assert wait_for(lambda: len(pids(pool)) == 1)
 
 
+def _status(pool, pid: int) -> str | None:
+    return next((w["statusStr"] for w in pool.workers() if w["pid"] == pid), None)
+
+
 def test_allocate_timeout_no_free_workers(pool_harness):
-    pool = pool_harness.pool("sleep", num_workers=1, allocate_timeout="500ms")
-    busy = gevent.spawn(pool.exec, Payload(b"2"))
-    gevent.sleep(0.2)
+    # allocate_timeout also bounds a worker's boot, and on a loaded machine Python can take
+    # longer than 500 ms to start: boot with a generous budget, wait for the pool to be up,
+    # then measure the wait for a free worker with 500 ms.
+    pool = pool_harness.pool("sleep", num_workers=1, allocate_timeout="20s")
+    pool.cfg = dataclasses.replace(pool.cfg, allocate_timeout=0.5)
+    (pid,) = pids(pool)
+    busy = gevent.spawn(pool.exec, Payload(b"3"))
+    assert wait_for(lambda: _status(pool, pid) == "working", timeout=2)
+    started = time.monotonic()
     with pytest.raises(NoFreeWorkersError, match="NoFreeWorkers"):
         pool.exec(Payload(b"0"))
-    assert busy.get(timeout=5).body == b"slept"
+    waited = time.monotonic() - started
+    assert 0.45 <= waited < 2.5, f"waited {waited:.2f}s for allocate_timeout=500ms"
+    assert not busy.ready(), "the only worker was free: the test measured nothing"
+    assert busy.get(timeout=10).body == b"slept"
 
 
 def test_queue_size_limit(pool_harness):

@@ -41,8 +41,11 @@ def test_idle_ttl_skips_never_used_workers(pool_harness):
 
 
 def test_max_worker_memory_recycles_leaking_worker(pool_harness):
+    # The first tick comes 1 s after the pool is up: the five requests below all reach the
+    # first worker before the supervisor looks (with a 100 ms tick, a loaded machine let it
+    # retire the worker mid-loop, and the "fresh" worker had already served requests).
     pool = pool_harness.pool(
-        "memleak", num_workers=1, supervisor={"watch_tick": "100ms", "max_worker_memory": 40}
+        "memleak", num_workers=1, supervisor={"watch_tick": "1s", "max_worker_memory": 40}
     )
     (pid,) = pids(pool)
     for _ in range(5):  # +10 MiB each: past 40 MiB
@@ -66,3 +69,36 @@ def test_request_under_exec_ttl_survives(pool_harness):
     assert pool.exec(Payload(b"0.5")).body == b"slept"
     gevent.sleep(0.2)
     assert pids(pool) == {pid}
+
+
+def test_a_slow_tick_makes_the_next_ones_skip_instead_of_queueing(pipes_pool_harness):
+    """A check slower than watch_tick: ticks are skipped, none piles up in the inbox.
+
+    The check is made slow on purpose (a subclass that sleeps), the pool is real.
+    """
+    import time
+
+    from actors.config import SupervisorConfig
+    from actors.supervisor import SupervisorActor
+
+    checks: list[float] = []
+
+    class SlowSupervisor(SupervisorActor):
+        def check(self) -> None:
+            checks.append(time.monotonic())
+            gevent.sleep(0.3)
+            super().check()
+
+    pool = pipes_pool_harness.pool("pid", num_workers=1)
+    ref = SlowSupervisor.start("test", SupervisorConfig(watch_tick=0.05), pool.actor, pool.roster)
+    try:
+        gevent.sleep(1.2)
+        skipped = ref.proxy().skipped.get(timeout=2)
+    finally:
+        started = time.monotonic()
+        ref.stop(timeout=5)
+        stopped_in = time.monotonic() - started
+    assert 2 <= len(checks) <= 5, f"{len(checks)} checks of 0.3 s in 1.2 s"
+    assert skipped >= 10, f"only {skipped} ticks skipped"
+    # Nothing queued behind the running check: stopping waits for one check at most.
+    assert stopped_in < 0.6, f"stopping took {stopped_in:.2f}s: ticks piled up in the inbox"

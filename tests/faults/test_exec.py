@@ -87,13 +87,13 @@ def test_worker_killed_while_streaming_fails_the_stream_not_hangs(pool_harness):
 
 def test_all_workers_marked_errored_next_exec_succeeds_on_a_replacement(pool_harness):
     """RR's Test_Static_Pool_Handle_Dead: every idle worker's state set to errored."""
-    from actors.fsm import State
+    from actors.worker import RetireReason
 
     pool = pool_harness.pool("fault_pid", num_workers=3)
     marked = {h.pid for h in pool.free.idle()}
     assert marked == pids(pool)
     for h in pool.free.idle():
-        h.fsm.transition(State.ERRORED)
+        h.retire(RetireReason.BROKEN)  # the state changes; nobody tells the pool
     answer = int(pool.exec(Payload(b"0")).body)
     assert answer not in marked
     assert wait_for(
@@ -159,7 +159,7 @@ def test_burst_of_kills_under_load_every_request_answered_or_clear_error(pool_ha
     workers = pool.workers()
     assert [w["statusStr"] for w in workers] == ["ready"] * n
     assert all(alive(w["pid"]) for w in workers)
-    idle_ready = {w.pid for w in pool.free.idle() if w.fsm.state.label == "ready"}
+    idle_ready = {w.pid for w in pool.free.idle() if w.state.label == "ready"}
     assert idle_ready == pids(pool), "the free list and the pool disagree"
     assert pool.queue == 0
     # n requests at once all run at the same time: no slot was lost.
