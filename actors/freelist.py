@@ -1,20 +1,21 @@
 """Where a request waits for a worker.
 
-The free list is the pool's container of idle workers, a gevent queue: its
-getters are served in FIFO order, so waiting is fair, and a released worker
-goes to the oldest waiting request.  Waiting ends on a worker, on
+The free list is the pool's container of idle workers and of the requests
+waiting for one: a released worker is handed to the oldest waiting request,
+so waiting is fair (FIFO) whatever the load.  Waiting ends on a worker, on
 ``allocate_timeout``, on the caller's cancel event (its client went away),
 or on destroy.  During a reset takers wait instead of failing.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.event
-import gevent.queue
 from gevent import getcurrent
 
 from actors.errors import NoFreeWorkersError, PoolStoppedError
@@ -32,92 +33,104 @@ class Cancelled(Exception):
 
 _READY = State.READY
 
-#: Put on the queue by destroy(): every taker that meets it passes it on and fails.
-_STOPPED = object()
+#: Handed to every waiter by destroy(): it fails with PoolStoppedError.
+_STOPPED: Any = object()
 
 
 class FreeList:
-    """Idle workers and the greenlets waiting for one.
+    """Idle workers and the greenlets waiting for one, with a direct hand-over.
 
-    Workers that stopped being READY while queued (retired by the
-    supervisor, crashed) are skipped and handed to ``on_stale``, so the
-    queue never needs random removal.
+    A released worker goes straight to the oldest waiter (its own
+    :class:`~gevent.event.AsyncResult`), never back on a shelf where a
+    greenlet that arrives later could grab it first: under load a gevent
+    queue lets such late takers barge ahead, so early waiters starve until
+    ``allocate_timeout`` (that is what p99 and a waiting ``remove_worker``
+    saw).  So there are idle workers or waiters, never both.
+
+    Workers that stopped being READY while idle (retired by the supervisor,
+    crashed) are skipped and handed to ``on_stale``, so the shelf never
+    needs random removal.
     """
 
     def __init__(self, on_stale: Callable[[WorkerHandle], None] | None = None) -> None:
-        self._queue: gevent.queue.Queue = gevent.queue.Queue()
+        self._idle: deque[WorkerHandle] = deque()
+        self._waiters: deque[gevent.event.AsyncResult] = deque()
         self._destroyed = False
         self._resumed = gevent.event.Event()
         self._resumed.set()
         self._on_stale = on_stale
-        self._waiting = 0
 
     def __len__(self) -> int:
-        return self._queue.qsize()
+        return len(self._idle)
 
     @property
     def waiting(self) -> int:
-        return self._waiting
+        """Requests parked for a worker right now."""
+        return len(self._waiters)
 
     def idle(self) -> list[WorkerHandle]:
-        return [w for w in self._queue.queue if w is not _STOPPED]
+        return list(self._idle)
 
     def take(self, timeout: float, cancel: gevent.event.Event | None = None) -> WorkerHandle:
-        """Return a READY worker, waiting up to ``timeout`` seconds."""
+        """Return a READY worker, waiting up to ``timeout`` seconds (oldest waiter first)."""
         if self._destroyed:
             raise _stopped()
-        queue = self._queue
         loop = gevent.get_hub().loop
         deadline = loop.now() + timeout
         if not self._resumed.is_set():
             self._wait_resumed(deadline, cancel)
+        idle = self._idle
         while True:
-            try:
-                w = queue.get_nowait()
-            except gevent.queue.Empty:
-                w = self._get(deadline - loop.now(), cancel, timeout)
-            if w is _STOPPED:
-                queue.put(_STOPPED)
-                raise _stopped()
+            w = idle.popleft() if idle else self._park(deadline - loop.now(), cancel, timeout)
             if w.state is _READY:
                 return w
             self._stale(w)
 
-    def _get(self, remaining: float, cancel: gevent.event.Event | None, timeout: float) -> Any:
-        if remaining <= 0:
-            raise self._no_free(timeout)
-        self._waiting += 1
-        try:
-            return self._get_blocking(remaining, cancel, timeout)
-        finally:
-            self._waiting -= 1
-
-    def _get_blocking(
+    def _park(
         self, remaining: float, cancel: gevent.event.Event | None, timeout: float
-    ) -> Any:
-        if cancel is None:
-            try:
-                return self._queue.get(timeout=remaining)
-            except gevent.queue.Empty:
-                raise self._no_free(timeout) from None
-        if cancel.is_set():
+    ) -> WorkerHandle:
+        """Wait in line for a hand-over; a worker handed over as we give up goes back."""
+        if self._destroyed:
+            raise _stopped()
+        if cancel is not None and cancel.is_set():
             raise Cancelled("the caller went away while waiting for a worker")
+        if remaining <= 0:
+            raise self._no_free(timeout, others=len(self._waiters))
+        slot = gevent.event.AsyncResult()
+        waiters = self._waiters
+        waiters.append(slot)
         me = getcurrent()
-        parked = [True]
 
         def on_cancel(_event: object) -> None:
-            # Runs in the hub; only interrupt the greenlet while it is parked in get().
-            if parked[0]:
+            # Runs in the hub; interrupt the greenlet only while it is still waiting.
+            if not slot.ready():
                 me.throw(Cancelled("the caller went away while waiting for a worker"))
 
-        cancel.rawlink(on_cancel)
+        if cancel is not None:
+            cancel.rawlink(on_cancel)
         try:
-            return self._queue.get(timeout=remaining)
-        except gevent.queue.Empty:
-            raise self._no_free(timeout) from None
+            worker = slot.get(timeout=remaining)
+        except gevent.Timeout:
+            raise self._give_up(slot, self._no_free(timeout, others=len(waiters) - 1)) from None
+        except Cancelled as exc:
+            raise self._give_up(slot, exc) from None
         finally:
-            parked[0] = False
-            cancel.unlink(on_cancel)
+            if cancel is not None:
+                cancel.unlink(on_cancel)
+        if worker is _STOPPED:
+            raise _stopped()
+        return worker
+
+    def _give_up(self, slot: gevent.event.AsyncResult, exc: Exception) -> Exception:
+        """Leave the line; a worker handed over meanwhile goes to the next in line."""
+        if slot.ready():
+            worker = slot.value
+            if worker is not _STOPPED:
+                self.put(worker)
+        else:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(slot)
+        return exc
 
     def _wait_resumed(self, deadline: float, cancel: gevent.event.Event | None) -> None:
         loop = gevent.get_hub().loop
@@ -134,18 +147,25 @@ class FreeList:
             if self._destroyed:
                 raise _stopped()
 
-    def _no_free(self, timeout: float) -> NoFreeWorkersError:
+    def _no_free(self, timeout: float, others: int) -> NoFreeWorkersError:
         return NoFreeWorkersError(
             f"static_pool_exec: NoFreeWorkers: no free workers in the pool, wait timeout "
-            f"exceeded (allocate_timeout={timeout:g}s, {self.waiting} other requests "
+            f"exceeded (allocate_timeout={timeout:g}s, {others} other requests "
             f"waiting); raise pool.num_workers or pool.allocate_timeout, or look for slow "
             f"requests"
         )
 
     def put(self, worker: WorkerHandle) -> None:
-        """Return an idle worker; the oldest waiting request gets it."""
-        if not self._destroyed:
-            self._queue.put(worker)
+        """Return an idle worker: to the oldest waiting request, else onto the shelf."""
+        if self._destroyed:
+            return
+        waiters = self._waiters
+        while waiters:
+            slot = waiters.popleft()
+            if not slot.ready():
+                slot.set(worker)
+                return
+        self._idle.append(worker)
 
     def pause(self) -> None:
         """Make takers wait (a reset is rebuilding the pool)."""
@@ -156,20 +176,18 @@ class FreeList:
 
     def drain(self) -> list[WorkerHandle]:
         """Remove and return every idle worker (reset, destroy)."""
-        out: list[WorkerHandle] = []
-        while True:
-            try:
-                w = self._queue.get_nowait()
-            except gevent.queue.Empty:
-                return out
-            if w is not _STOPPED:
-                out.append(w)
+        out = list(self._idle)
+        self._idle.clear()
+        return out
 
     def destroy(self) -> None:
         """Fail every waiter and refuse all future takes."""
         self._destroyed = True
         self.drain()
-        self._queue.put(_STOPPED)
+        while self._waiters:
+            slot = self._waiters.popleft()
+            if not slot.ready():
+                slot.set(_STOPPED)
         self._resumed.set()
 
     def _stale(self, w: WorkerHandle) -> None:

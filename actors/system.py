@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from actors.config import PoolConfig
 from actors.errors import PoolError
 from actors.pool import Pool
 from actors.process import Credentials, SpawnError, build_worker_env, resolve_credentials
@@ -193,7 +194,7 @@ class ActorSystem:
     def new_pool(
         self,
         name: str,
-        pool_config: Mapping[str, Any] | Any,
+        pool_config: Mapping[str, Any] | PoolConfig,
         env: Mapping[str, str] | None = None,
         *,
         request_flags: int = 0,
@@ -208,8 +209,9 @@ class ActorSystem:
             raise ValueError(f"a pool named {name!r} already exists")
         if self._relay is None:
             self._prepare_server()
-        cfg = pool_config
-        if isinstance(pool_config, Mapping):
+        if isinstance(pool_config, PoolConfig):
+            cfg = pool_config
+        else:
             from actors.config import parse_pool_config
 
             cfg = parse_pool_config(

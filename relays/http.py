@@ -136,7 +136,10 @@ def decode_proto_request(context: bytes) -> dict[str, Any]:
     except proto.ProtoError as exc:
         raise RequestDecodeError(f"protobuf request context: {exc}") from None
     for number, wire, value in parsed:
-        if wire == 2 and number in strings:
+        if isinstance(value, int):  # varints: only ``parsed`` is one
+            if wire == 0 and number == 8:
+                ctx["parsed"] = bool(value)
+        elif wire == 2 and number in strings:
             ctx[strings[number]] = value.decode("utf-8", "surrogateescape")
         elif wire == 2 and number == 5:
             key, values = _map_entry(value)
@@ -144,8 +147,6 @@ def decode_proto_request(context: bytes) -> dict[str, Any]:
         elif wire == 2 and number == 6:
             key, values = _map_entry(value)
             ctx["cookies"][key] = ",".join(values)
-        elif wire == 0 and number == 8:
-            ctx["parsed"] = bool(value)
         elif wire == 2 and number == 9:
             try:
                 ctx["uploads"] = json.loads(value) if value else None

@@ -101,6 +101,8 @@ class PoolActor(GeventActor):
         self._operation: gevent.Greenlet | None = None
         self._destroying: gevent.event.AsyncResult | None = None
         self._crash_loop = CrashLoop()
+        #: How many workers the pool keeps: ``num_workers``, moved by add/remove_worker.
+        self._target = cfg.num_workers
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -304,6 +306,62 @@ class PoolActor(GeventActor):
         except pykka.ActorDeadError:
             handle.process.kill()
 
+    # -- scaling (informer.AddWorker / RemoveWorker) ---------------------------------------
+
+    def add_worker(self) -> gevent.event.AsyncResult:
+        """Start one more worker, supervised and replaced like the others."""
+        if self._destroyed:
+            raise PoolStoppedError("static_pool_add_worker: the pool is destroyed")
+        return self._start_operation(self._add_worker)
+
+    def _add_worker(self) -> None:  # operation greenlet
+        handle = start_worker(self._spec())
+
+        def adopt() -> bool:
+            if not self._adopt([handle]):
+                return False
+            self._target += 1
+            return True
+
+        if not self._in_inbox(adopt):
+            raise PoolStoppedError("static_pool_add_worker: the pool was destroyed meanwhile")
+        log.info(
+            "worker added",
+            extra={"fields": {"pool": self.name, "pid": handle.pid, "workers": self._target}},
+        )
+
+    def remove_worker(self) -> gevent.event.AsyncResult:
+        """Stop one idle worker for good (waiting up to ``allocate_timeout`` for one)."""
+        if self._destroyed:
+            raise PoolStoppedError("static_pool_remove_worker: the pool is destroyed")
+        return self._start_operation(self._remove_worker)
+
+    def _remove_worker(self) -> None:  # operation greenlet
+        if self._in_inbox(lambda: self._target) <= 1:
+            raise PoolError(
+                f"static_pool_remove_worker: pool {self.name!r} has one worker left; "
+                "a pool cannot be emptied (destroy it, or add a worker first)"
+            )
+        # Taken like a request takes one, so no request can be holding it.
+        handle = self.free.take(self.cfg.allocate_timeout)
+
+        def detach() -> bool:
+            if self._handles.get(handle.pid) is not handle:
+                return False  # it died meanwhile; its replacement is on its way
+            del self._handles[handle.pid]
+            handle.destroy(RetireReason.REMOVED)
+            self._target -= 1
+            self._publish()
+            return True
+
+        if not self._in_inbox(detach):
+            raise PoolError("static_pool_remove_worker: the worker taken exited; try again")
+        stop_workers([handle], timeout=self.cfg.destroy_timeout)
+        log.info(
+            "worker removed",
+            extra={"fields": {"pool": self.name, "pid": handle.pid, "workers": self._target}},
+        )
+
     # -- reset ------------------------------------------------------------------------------
 
     def reset(self) -> gevent.event.AsyncResult:
@@ -326,13 +384,13 @@ class PoolActor(GeventActor):
             old = self._in_inbox(lambda: self._detach_all(RetireReason.RESET))
             stop_workers(old, timeout=self.cfg.reset_timeout)
             try:
-                handles = start_workers([self._spec() for _ in range(self.cfg.num_workers)])
+                handles = start_workers([self._spec() for _ in range(self._target)])
             except PoolError as exc:
                 log.error(
                     "reset could not start new workers; the pool keeps trying",
                     extra={"fields": {"pool": self.name, "error": str(exc)}},
                 )
-                refill = self.cfg.num_workers
+                refill = self._target
                 raise
         finally:
             # One inbox call adopts the new set and ends the reset, so no exit can

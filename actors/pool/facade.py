@@ -231,6 +231,18 @@ class Pool:
         """
         return [h.info() for h in self.roster.members]
 
+    def add_worker(self) -> None:
+        """Grow the pool by one worker (``informer.AddWorker``); it counts in resets too."""
+        self._proxy.add_worker().get().get()
+
+    def remove_worker(self) -> None:
+        """Shrink the pool by one idle worker, stopped gracefully (``informer.RemoveWorker``).
+
+        Waits like a request for an idle worker (``allocate_timeout``); the last worker
+        cannot be removed.
+        """
+        self._proxy.remove_worker().get().get()
+
     def reset(self) -> None:
         """Replace every worker, waiting for in-flight requests up to reset_timeout."""
         self._proxy.reset().get().get()

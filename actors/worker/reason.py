@@ -45,6 +45,7 @@ class RetireReason(enum.Enum):
     DESTROY = ("pool destroyed", True, State.DESTROYED)
     DEBUG = ("debug mode: one request per worker", True, State.DESTROYED)
     ABANDONED = ("spawned but no longer wanted", True, State.DESTROYED)
+    REMOVED = ("removed from the pool (informer.RemoveWorker)", True, State.DESTROYED)
     # Faults of the worker.
     BAD_FRAME = ("bad response frame", False, State.ERRORED)
     BROKEN = ("relay broken", False, State.ERRORED)

@@ -278,10 +278,13 @@ class SocketListener:
             self._slots.pop(pid, None)
 
     def _expire(self, pid: int, slot: gevent.event.AsyncResult) -> None:
-        if self._slots.get(pid) is not slot:
+        current = self._slots.get(pid)
+        if current is None or current is not slot:
             return  # claimed (or replaced) in time
         del self._slots[pid]
-        slot.get().close()
+        relay = current.get()
+        if relay is not None:
+            relay.close()
         log.warning(
             "worker pid %d connected to %s but no spawn claimed it within %gs; connection "
             "closed (a wrapper that forks, like sh -c, reports its child's pid)",

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import gevent.event
 import pytest
 
 from actors import ActorSystem, Payload, Pool
 from relays.rpc import RPC, ServiceError
+from tests.support.hub import wait_for
 from tests.support.procs import alive
 
 WORKERS = Path(__file__).resolve().parents[1] / "workers"
@@ -115,3 +117,54 @@ def test_workers_get_the_bound_rpc_address(system: ActorSystem) -> None:
     env = json.loads(envs.exec(Payload(b"env")).body)
     assert env["RR_RPC"] == system.rpc.address
     assert not system.rpc.address.endswith(":0")
+
+
+def test_add_and_remove_workers_under_load(system: ActorSystem) -> None:
+    p = pool(system)
+    address = system.rpc.address
+    stop, failures, answered = gevent.event.Event(), [], [0]
+
+    def client() -> None:
+        for _ in range(2000):  # bounded
+            if stop.is_set():
+                return
+            try:
+                p.exec(Payload(b"0.01"))
+                answered[0] += 1
+            except Exception as exc:
+                failures.append(repr(exc))
+
+    clients = [gevent.spawn(client) for _ in range(6)]
+    try:
+        before = {w["pid"] for w in p.workers()}
+        assert call(address, "informer.AddWorker", "http") is True
+        assert len(p.workers()) == 3
+        added = {w["pid"] for w in p.workers()} - before
+        assert call(address, "informer.AddWorker", "http") is True
+        assert len(p.workers()) == 4
+        seen = {w["pid"] for w in p.workers()}
+        assert call(address, "informer.RemoveWorker", "http") is True
+        assert call(address, "informer.RemoveWorker", "http") is True
+        assert len(p.workers()) == 2
+        gevent.sleep(0.3)
+    finally:
+        stop.set()
+        gevent.joinall(clients, timeout=20)
+    assert not failures, failures[:3]
+    assert answered[0] > 20
+    assert added
+    removed = seen - {w["pid"] for w in p.workers()}
+    assert len(removed) == 2
+    wait_for(lambda: not [pid for pid in removed if alive(pid)], what="removed workers exit")
+    # The new size is the pool's size from now on: a reset keeps it.
+    call(address, "informer.AddWorker", "http")
+    p.reset()
+    assert len(p.workers()) == 3
+
+
+def test_the_last_worker_cannot_be_removed(system: ActorSystem) -> None:
+    pool(system, "http", 1)
+    with pytest.raises(ServiceError, match="has one worker left"):
+        call(system.rpc.address, "informer.RemoveWorker", "http")
+    with pytest.raises(ServiceError, match="no such plugin: nope"):
+        call(system.rpc.address, "informer.AddWorker", "nope")
