@@ -31,7 +31,6 @@ and nothing changes a ``destroyed`` worker any more.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +39,7 @@ import gevent
 from actors.errors import ExecTTLError, WorkerCrashedError, WorkerProtocolError
 from actors.fsm import RETIRING, State, WorkerFSM
 from actors.worker.reason import RetireReason, Verdict
+from actors.worker.usage import cpu_percent, rss_bytes
 from relays.control import PONG_FRAME, STREAM_STOP_FRAME
 from relays.errors import RelayError
 from relays.frame import PING, Frame, FrameError, RelayClosedError, encode_data_frame
@@ -171,7 +171,7 @@ class WorkerHandle:
             "numExecs": self._num_execs,
             "created": self._created_ns,
             "memoryUsage": rss,
-            "CPUPercent": 0.0,
+            "CPUPercent": cpu_percent(self.pid),
             "command": "",
             # Pythonic aliases for the embedding API.
             "num_execs": self._num_execs,
@@ -367,15 +367,3 @@ class WorkerHandle:
             self._fsm.transition(State.ERRORED if code not in (0, None) else State.STOPPED)
         if self._reason is None:
             self._reason = RetireReason.CRASHED
-
-
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-def rss_bytes(pid: int) -> int:
-    """RSS of one process, as RoadRunner measures it (``/proc/PID/statm``)."""
-    try:
-        with open(f"/proc/{pid}/statm", "rb") as f:
-            return int(f.read().split()[1]) * _PAGE
-    except (OSError, IndexError, ValueError):
-        return 0
