@@ -59,7 +59,7 @@ class TcpPlugin:
         self.connections: dict[str, Connection] = {}
         self.service = TcpService(self)
         self._open: dict[str, int] = dict.fromkeys(cfg.servers, 0)
-        self._handlers = gevent.pool.Group()
+        self._handlers = gevent.pool.Pool()  # unbounded; StreamServer needs a Pool, not a Group
         # One read buffer for every connection: a read copies out of it before anything
         # else runs on the hub, so 1,000 connections do not each hold read_buf_size bytes.
         self._buffer = memoryview(bytearray(cfg.read_buf_bytes))

@@ -2,9 +2,10 @@
 
 ``TCP_APP=echo``: every DATA message comes back as is, except a few commands
 (whole messages): ``quit`` answers ``bye`` and closes (WRITECLOSE), ``close``
-closes without a word (CLOSE), ``silent`` writes nothing (CONTINUE), ``die``
+closes without a word (CLOSE), ``silent`` writes nothing (CONTINUE), ``sleep`` answers after
+1.5 s, ``die``
 kills this worker in the middle of the event, ``stream`` answers with a
-stream (refused by the server).  CLOSE events are appended to ``$TCP_LOG``.
+stream (refused by the server).  DATA and CLOSE events are appended to ``$TCP_LOG``.
 
 ``TCP_APP=chat`` (delimiter ``\\n``): ``NICK name``, ``SAY text``,
 ``HISTORY`` (every line said, then ``END``), ``KICK uuid`` (``tcp.Close``
@@ -14,6 +15,7 @@ over RPC), ``QUIT``; the chat log is a file shared by all workers.
 import fcntl
 import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
@@ -41,6 +43,8 @@ def echo(tcp: TcpWorker, request: TcpRequest) -> None:
             append(LOG, f"CLOSE {request.connection_uuid}")
         tcp.close()
         return
+    if LOG:
+        append(LOG, f"DATA {request.connection_uuid} {len(request.body)}")
     command = request.body.strip()
     if command == b"quit":
         tcp.respond(b"bye\r\n", TcpResponse.RESPOND_CLOSE)
@@ -52,6 +56,9 @@ def echo(tcp: TcpWorker, request: TcpRequest) -> None:
         tcp.respond(
             f"{request.connection_uuid} {request.remote_addr} {request.server}\r\n".encode()
         )
+    elif command == b"sleep":
+        time.sleep(1.5)
+        tcp.respond(b"slept\r\n")
     elif command == b"die":
         os._exit(3)
     elif command == b"stream":
