@@ -121,7 +121,7 @@ BAD = [
         "no-command",
         "tcp:\n  servers: {s: {addr: ':1'}}\n",
         1,
-        "server",
+        "server.command",
         "tcp.pool needs a worker command",
     ),
 ]
