@@ -81,7 +81,7 @@ def test_tcp_is_a_supported_section_now(tmp_path: Path) -> None:
     )
     assert cfg.tcp == TcpConfig(
         servers={"a": TcpServerConfig(name="a", addr="0.0.0.0:1", host="0.0.0.0", port=1)},
-        pool=PoolConfig(command=["php", "t.php"], num_workers=cfg.tcp.pool.num_workers),
+        pool=PoolConfig(command=["php", "t.php"]),
     )
 
 
