@@ -95,6 +95,7 @@ class TcpHarness:
         rpc: bool = False,
         num_workers: int = 2,
         log: bool = True,
+        sections: dict[str, Any] | None = None,
         **tcp: Any,
     ) -> ActorSystem:
         dsn = {
@@ -123,6 +124,7 @@ class TcpHarness:
         }
         if rpc:
             data["rpc"] = {"listen": "tcp://127.0.0.1:0"}
+        data.update(sections or {})
         system = ActorSystem.from_dict(data)
         self.systems.append(system)
         return system.start()
