@@ -106,6 +106,31 @@ def test_a_client_that_leaves_while_waiting_frees_its_place(tcp: TcpHarness) -> 
     assert data == [f"DATA {leaver_uuid} 8"], data
 
 
+def test_a_client_that_leaves_before_connected_ran_is_never_heard_of(tcp: TcpHarness) -> None:
+    tcp.start(num_workers=1)
+    busy = tcp.connect()
+    busy_uuid = uuid_of(busy)
+    busy.send(b"sleep\r\n")
+    gevent.sleep(0.2)
+    ghost = tcp.connect()  # its CONNECTED waits for the only worker...
+    gevent.sleep(0.2)
+    ghost.close()  # ...and is given up: no worker hears of this connection at all
+    assert busy.recv_until(b"\r\n") == b"slept\r\n"
+    assert busy.ask(b"after\r\n") == b"after\r\n"
+    gevent.sleep(0.3)
+    assert {e.split()[1] for e in tcp.events()} == {busy_uuid}, tcp.events()
+
+
+def test_an_unknown_answer_closes_the_connection(tcp: TcpHarness) -> None:
+    tcp.start()
+    client, other = tcp.connect(), tcp.connect()
+    uuid = uuid_of(client)
+    client.send(b"bogus\r\n")
+    assert client.read_to_eof() == b""
+    wait_for(lambda: f"CLOSE {uuid}" in tcp.events())
+    assert other.ask(b"ok\r\n") == b"ok\r\n"
+
+
 def test_events_of_one_connection_arrive_in_order(tcp: TcpHarness) -> None:
     tcp.start(num_workers=4)
     client = tcp.connect()

@@ -176,6 +176,9 @@ class Connection:
             return self.plugin.exec(payload, self._gone)
         except Cancelled:
             self._fields_log(logging.DEBUG, "client went away while its event waited")
+            if event == EVENT_CONNECTED:
+                # No worker heard of this connection: no CLOSE event for it either.
+                self._close_sent = True
             self._close_and_notify()
             return None
         except Exception as exc:

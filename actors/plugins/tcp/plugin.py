@@ -9,6 +9,7 @@ greenlet adds and removes only its own entry.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import socket
@@ -151,7 +152,8 @@ class TcpPlugin:
             if limit and self._open[server.name] >= limit:
                 self._refuse(server, sock, address)
                 return
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # Go's default
+            with contextlib.suppress(OSError):  # a client already gone fails later, in serve()
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # Go's default
             conn = Connection(self, server, sock)
             self.connections[conn.uuid] = conn
             self._open[server.name] += 1

@@ -5,7 +5,8 @@
 closes without a word (CLOSE), ``silent`` writes nothing (CONTINUE), ``sleep`` answers after
 1.5 s, ``die``
 kills this worker in the middle of the event, ``stream`` answers with a
-stream (refused by the server).  DATA and CLOSE events are appended to ``$TCP_LOG``.
+stream (refused by the server), ``bogus`` with an unknown word.
+DATA and CLOSE events are appended to ``$TCP_LOG``.
 
 ``TCP_APP=chat`` (delimiter ``\\n``): ``NICK name``, ``SAY text``,
 ``HISTORY`` (every line said, then ``END``), ``KICK uuid`` (``tcp.Close``
@@ -61,6 +62,8 @@ def echo(tcp: TcpWorker, request: TcpRequest) -> None:
         tcp.respond(b"slept\r\n")
     elif command == b"die":
         os._exit(3)
+    elif command == b"bogus":
+        tcp.worker.respond(Payload(b"never written", b"NOPE"))
     elif command == b"stream":
         tcp.worker.respond(Payload(b"part", b"WRITE"), end_of_stream=False)
         tcp.worker.respond(Payload(b"end", b"WRITE"), end_of_stream=True)
