@@ -93,8 +93,10 @@ class Connection:
             )
             self._close_socket()
         finally:
-            self._stop_watching()
             self._close_socket()
+            if self._watcher is not None:
+                self._watcher.close()
+                self._watcher = None
 
     def _read_loop(self) -> None:
         while True:
