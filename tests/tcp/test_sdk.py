@@ -46,9 +46,9 @@ def answers(command: list[str]) -> list[bytes]:
     env = dict(os.environ, RR_RELAY="pipes", RR_MODE="tcp", TCP_APP="echo", TCP_LOG="")
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
     assert proc.stdin is not None and proc.stdout is not None
-    stdout = proc.stdout
+    fd = proc.stdout.fileno()
     raw: list[bytes] = []
-    reader = FrameReader(lambda n: stdout.read1(n))
+    reader = FrameReader(lambda n: os.read(fd, n))
     try:
         proc.stdin.write(encode_frame(b'{"pid":1}', CONTROL | CODEC_JSON))
         proc.stdin.flush()
