@@ -78,3 +78,20 @@ def test_context_is_roadrunners_json(tcp: TcpHarness) -> None:
     )
     assert json.loads(contexts["CONNECTED"])["event"] == "CONNECTED"
     assert json.loads(contexts["CLOSE"])["event"] == "CLOSE"
+
+
+def test_ipv6_remote_addr_is_bracketed(tcp: TcpHarness) -> None:
+    """Go's net.TCPAddr.String(): ``[::1]:port``."""
+    import socket
+
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    tcp.start(servers={"echo": {"addr": "[::1]:0"}})
+    client = tcp.connect()
+    _, addr, _ = client.ask(b"whoami\r\n").decode().split()
+    host, port = client.sock.getsockname()[:2]
+    assert addr == f"[{host}]:{port}"
