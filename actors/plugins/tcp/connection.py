@@ -91,7 +91,6 @@ class Connection:
                 "tcp connection failed",
                 extra={"fields": {"server": self.server.name, "uuid": self.uuid}},
             )
-            self._close_socket()
         finally:
             self._close_socket()
             if self._watcher is not None:
@@ -212,8 +211,8 @@ class Connection:
     # -- noticing a client that went away while its event waits ------------------------------
 
     def _watch_client(self) -> None:
-        """Arm a cheap readability watcher: a read-ready socket during an exec is either
-        pipelined data or end of file; a peek tells which (in a greenlet, not the hub)."""
+        """Arm a cheap readability watcher (no greenlet): a socket that becomes readable
+        during an exec holds either pipelined data or end of file; a peek tells which."""
         if self._watcher is None:
             self._watcher = get_hub().loop.io(self.sock.fileno(), 1)
         self._watcher.start(self._readable)
