@@ -11,9 +11,10 @@ The clients run in another process (``--client``), so the server under test
 has its hub to itself: each of ``--connections`` connections sends one line
 and waits for its echo, again and again.
 
-    python bench/tcp.py [--workers 2] [--connections 32] [--seconds 5] [--body 16]
+    python bench/tcp.py [--workers 2] [--connections 32] [--seconds 5] [--body 16] [--rounds 1]
 
-Prints round trips per second for both and the ratio ours / baseline, from one run.
+Prints round trips per second for both and the ratio ours / baseline, from one run
+(``--rounds N`` alternates N runs of each and prints the median too).
 """
 
 from __future__ import annotations
@@ -204,16 +205,27 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--body", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=1, help="alternating rounds; median shown")
     a = ap.parse_args()
     print(
         f"tcp bench: {a.workers} echo workers on pipes, {a.connections} lock-step connections, "
-        f"{a.seconds:g}s, {a.body} B + CRLF per message"
+        f"{a.seconds:g}s, {a.body} B + CRLF per message, {a.rounds} round(s)"
     )
-    base = baseline(a)
-    ours = greenrunner(a)
-    print(f"  baseline (bare gevent echo server)  {base:8.0f} round trips/s")
-    print(f"  greenrunner (tcp plugin)            {ours:8.0f} round trips/s")
-    print(f"ratio greenrunner / baseline: {ours / base:.2f}")
+    bases, ours = [], []
+    for r in range(1, a.rounds + 1):
+        bases.append(baseline(a))
+        ours.append(greenrunner(a))
+        print(
+            f"  round {r}: baseline (bare gevent echo server) {bases[-1]:8.0f} round trips/s   "
+            f"greenrunner (tcp plugin) {ours[-1]:8.0f} round trips/s   "
+            f"ratio {ours[-1] / bases[-1]:.2f}"
+        )
+    ratios = sorted(o / b for o, b in zip(ours, bases, strict=True))
+    mb, mo = sorted(bases)[len(bases) // 2], sorted(ours)[len(ours) // 2]
+    print(
+        f"median: baseline {mb:.0f}/s, greenrunner {mo:.0f}/s; "
+        f"ratio greenrunner / baseline (median of rounds) {ratios[len(ratios) // 2]:.2f}"
+    )
 
 
 if __name__ == "__main__":
