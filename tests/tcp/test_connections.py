@@ -11,8 +11,8 @@ import pytest
 from gevent import socket
 
 from actors.system import ActorSystem, StartupError
-from tests.procs import alive, wait_for
-from tests.tcp.conftest import Client, TcpHarness
+from tests.tcp.harness import Client, TcpHarness
+from tests.tcp.support import alive, wait_until
 
 MIB = 1024 * 1024
 
@@ -30,7 +30,7 @@ def test_writeclose_and_close_close_only_their_connection(tcp: TcpHarness) -> No
     assert quitter.read_to_eof() == b"bye\r\n"  # WRITECLOSE: written, then closed
     assert closer.read_to_eof() == b""  # CLOSE: closed without a word
     assert stayer.ask(b"ping\r\n") == b"ping\r\n"
-    wait_for(lambda: {f"CLOSE {uuids[0]}", f"CLOSE {uuids[1]}"} <= set(tcp.events()))
+    wait_until(lambda: {f"CLOSE {uuids[0]}", f"CLOSE {uuids[1]}"} <= set(tcp.events()))
     assert f"CLOSE {uuids[2]}" not in tcp.events()
 
 
@@ -40,7 +40,7 @@ def test_continue_writes_nothing_and_reads_on(tcp: TcpHarness) -> None:
     client.send(b"silent\r\n")
     # Wait for it to be handled: sent right away, both lines could arrive in one read,
     # and RoadRunner's framing would make them one message.
-    wait_for(lambda: any(e.startswith("DATA") for e in tcp.events()))
+    wait_until(lambda: any(e.startswith("DATA") for e in tcp.events()))
     assert client.ask(b"after\r\n") == b"after\r\n"
 
 
@@ -51,7 +51,7 @@ def test_tcp_close_over_rpc(tcp: TcpHarness) -> None:
     assert tcp.rpc("tcp.Close", victim_uuid) is True
     assert victim.read_to_eof() == b""
     assert other.ask(b"alive\r\n") == b"alive\r\n"
-    wait_for(lambda: f"CLOSE {victim_uuid}" in tcp.events())
+    wait_until(lambda: f"CLOSE {victim_uuid}" in tcp.events())
     # An unknown (or already closed) uuid is not an error, as in RoadRunner.
     assert tcp.rpc("tcp.Close", victim_uuid) is True
     # informer and resetter know the tcp pool like any other.
@@ -69,7 +69,7 @@ def test_a_worker_can_kick_another_connection(tcp: TcpHarness) -> None:
     troll_uuid = troll.recv_until(b"\n").decode().split()[1]
     assert admin.ask(f"KICK {troll_uuid}\n".encode(), b"\n") == b"KICKED\n"
     assert troll.read_to_eof() == b""
-    wait_for(lambda: b"left" in admin.ask(b"HISTORY\n", b"END\n"))
+    wait_until(lambda: b"left" in admin.ask(b"HISTORY\n", b"END\n"))
 
 
 def test_a_worker_killed_mid_event_closes_that_connection_only(tcp: TcpHarness) -> None:
@@ -81,7 +81,7 @@ def test_a_worker_killed_mid_event_closes_that_connection_only(tcp: TcpHarness) 
     # RoadRunner: an exec error closes the connection, without a CLOSE event.
     assert victim.read_to_eof() == b""
     assert other.ask(b"unaffected\r\n") == b"unaffected\r\n"
-    wait_for(lambda: len(system.pools["tcp"].workers()) == 2)
+    wait_until(lambda: len(system.pools["tcp"].workers()) == 2)
     assert {w["pid"] for w in system.pools["tcp"].workers()} != before
     fresh = tcp.connect()
     assert fresh.ask(b"new\r\n") == b"new\r\n"
@@ -100,7 +100,7 @@ def test_a_client_that_leaves_while_waiting_frees_its_place(tcp: TcpHarness) -> 
     gevent.sleep(0.2)
     leaver.close()  # ...and its client goes away
     assert busy.recv_until(b"\r\n") == b"slept\r\n"
-    wait_for(lambda: f"CLOSE {leaver_uuid}" in tcp.events())
+    wait_until(lambda: f"CLOSE {leaver_uuid}" in tcp.events())
     # The abandoned DATA event never reached a worker; its CLOSE did.
     data = [e for e in tcp.events() if e.startswith(f"DATA {leaver_uuid}")]
     assert data == [f"DATA {leaver_uuid} 8"], data
@@ -127,7 +127,7 @@ def test_an_unknown_answer_closes_the_connection(tcp: TcpHarness) -> None:
     uuid = uuid_of(client)
     client.send(b"bogus\r\n")
     assert client.read_to_eof() == b""
-    wait_for(lambda: f"CLOSE {uuid}" in tcp.events())
+    wait_until(lambda: f"CLOSE {uuid}" in tcp.events())
     assert other.ask(b"ok\r\n") == b"ok\r\n"
 
 
@@ -139,7 +139,7 @@ def test_events_of_one_connection_arrive_in_order(tcp: TcpHarness) -> None:
         client.send(f"{i:04d}\r\n".encode())
         assert client.recv_until(b"\r\n") == f"{i:04d}\r\n".encode()
     client.close()
-    wait_for(lambda: f"CLOSE {uuid}" in tcp.events())
+    wait_until(lambda: f"CLOSE {uuid}" in tcp.events())
     mine = [e for e in tcp.events() if uuid in e]
     assert mine[-1] == f"CLOSE {uuid}" and len(mine) == 52  # whoami, 50 messages, CLOSE
 
@@ -164,7 +164,7 @@ def test_10_mib_without_a_delimiter_is_cut_off(tcp: TcpHarness) -> None:
         assert client.read_to_eof() == b""
     except OSError as exc:  # the server closed while bytes were still unread: a reset
         assert exc.errno in (errno.ECONNRESET, errno.EPIPE), exc
-    wait_for(lambda: f"CLOSE {uuid}" in tcp.events())
+    wait_until(lambda: f"CLOSE {uuid}" in tcp.events())
     assert [e for e in tcp.events() if e.startswith(f"DATA {uuid}")] == [f"DATA {uuid} 8"]
     assert other.ask(b"fine\r\n") == b"fine\r\n"
 
@@ -176,7 +176,7 @@ def test_max_message_size_is_configurable(tcp: TcpHarness) -> None:
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         client.send(b"z" * (3 * MIB))
         assert client.read_to_eof() == b""
-    wait_for(lambda: f"CLOSE {uuid}" in tcp.events())
+    wait_until(lambda: f"CLOSE {uuid}" in tcp.events())
     assert [e for e in tcp.events() if e.startswith(f"DATA {uuid}")] == [f"DATA {uuid} 8"]
 
 
@@ -187,7 +187,7 @@ def test_bytes_after_the_last_delimiter_are_delivered_at_eof(tcp: TcpHarness) ->
     client.send(b"tail without delimiter")
     client.sock.shutdown(socket.SHUT_WR)
     assert client.read_to_eof() == b"tail without delimiter"
-    wait_for(lambda: f"CLOSE {uuid}" in tcp.events())
+    wait_until(lambda: f"CLOSE {uuid}" in tcp.events())
     mine = [e for e in tcp.events() if uuid in e]
     assert mine[-2:] == [f"DATA {uuid} 22", f"CLOSE {uuid}"]
 
@@ -198,7 +198,7 @@ def test_a_read_shorter_than_the_delimiter_closes_the_connection(tcp: TcpHarness
     uuid = uuid_of(client)
     client.send(b"x")  # one byte, the delimiter is two: RoadRunner's error case
     assert client.read_to_eof() == b""
-    wait_for(lambda: f"CLOSE {uuid}" in tcp.events())
+    wait_until(lambda: f"CLOSE {uuid}" in tcp.events())
 
 
 def test_stream_answers_are_refused(tcp: TcpHarness) -> None:
@@ -236,7 +236,7 @@ def test_max_connections_refuses_the_one_too_many(tcp: TcpHarness) -> None:
         except ConnectionResetError:
             return False
 
-    wait_for(fourth_accepted)
+    wait_until(fourth_accepted)
 
 
 def test_stop_closes_every_connection(tcp: TcpHarness) -> None:

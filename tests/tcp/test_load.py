@@ -8,7 +8,7 @@ import gevent
 import gevent.pool
 import pytest
 
-from tests.tcp.conftest import Client, TcpHarness
+from tests.tcp.harness import Client, TcpHarness
 
 CONNECTIONS = 1000
 MESSAGES = 100

@@ -7,7 +7,7 @@ import json
 
 import gevent
 
-from tests.tcp.conftest import TcpHarness
+from tests.tcp.harness import TcpHarness
 
 
 def get(address: tuple[str, int], path: str) -> tuple[int, bytes]:

@@ -22,7 +22,7 @@ from relays.frame import (
     encode_data_frame,
     encode_frame,
 )
-from tests.tcp.conftest import PHP_WORKER, PY_WORKER, needs_php
+from tests.tcp.harness import PHP_WORKER, PY_WORKER, needs_php
 
 CONTEXTS = event_contexts("127.0.0.1:40000", "echo", "0f8fad5b-d9cb-469f-a165-70867728950e")
 

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from tests.procs import wait_for
-from tests.tcp.conftest import PHP_WORKER, PY_WORKER, TcpHarness, needs_php
+from tests.tcp.harness import PHP_WORKER, PY_WORKER, TcpHarness, needs_php
+from tests.tcp.support import wait_until
 
 RELAYS = ["pipes", "tcp", "unix"]
 WORKERS = [
@@ -39,7 +39,7 @@ def test_echo(tcp: TcpHarness, worker: list[str], relay: str) -> None:
     assert a.read_to_eof() == b""
     assert b.ask(b"still here\r\n") == b"still here\r\n"
     # The CLOSE event reached a worker, with the uuid of the connection that ended.
-    wait_for(lambda: f"CLOSE {uuid_a}" in tcp.events())
+    wait_until(lambda: f"CLOSE {uuid_a}" in tcp.events())
 
 
 @pytest.mark.parametrize("worker", WORKERS)
@@ -64,7 +64,7 @@ def test_chat(tcp: TcpHarness, worker: list[str], relay: str) -> None:
     def history() -> bytes:
         return bob.ask(b"HISTORY\n", b"END\n")
 
-    wait_for(lambda: b"* alice left" in history())
+    wait_until(lambda: b"* alice left" in history())
     assert history() == b"alice: hi bob\nbob: hi alice\n* alice left\nEND\n"
 
 
