@@ -174,6 +174,14 @@ class ActorSystem:
             plugin = HttpPlugin(self, http)
             self.plugins["http"] = plugin
             plugin.start()
+        if self.config.tcp is not None:
+            from actors.plugins.tcp import TcpPlugin
+
+            tcp = TcpPlugin(self, self.config.tcp)
+            self.plugins["tcp"] = tcp
+            if self.rpc is not None:
+                self.rpc.registry.register("tcp", tcp.service)
+            tcp.start()
         if self.config.status is not None:
             from actors.plugins.observe import StatusPlugin
 

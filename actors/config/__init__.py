@@ -26,6 +26,8 @@ from actors.config.model import (
     ServerConfig,
     StatusConfig,
     SupervisorConfig,
+    TcpConfig,
+    TcpServerConfig,
     UploadsConfig,
 )
 
@@ -44,6 +46,8 @@ __all__ = [
     "ServerConfig",
     "StatusConfig",
     "SupervisorConfig",
+    "TcpConfig",
+    "TcpServerConfig",
     "UploadsConfig",
     "config_from_dict",
     "format_duration",

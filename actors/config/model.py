@@ -34,6 +34,8 @@ __all__ = [
     "ServerConfig",
     "StatusConfig",
     "SupervisorConfig",
+    "TcpConfig",
+    "TcpServerConfig",
     "UploadsConfig",
     "YamlValue",
     "cpu_count",
@@ -273,6 +275,52 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TcpServerConfig:
+    """One raw TCP server of the ``tcp`` section (``tcp.servers.<name>``).
+
+    ``delimiter`` is the byte string that ends a message (RoadRunner's default
+    ``\\r\\n``).  ``stream`` and ``max_connections`` are Greenrunner extensions:
+    ``stream`` hands every read to the worker as it arrives (no framing, the
+    delimiter is unused); ``max_connections`` (0: no limit) bounds the open
+    connections of this server, refusing the ones above it.
+    """
+
+    name: str
+    addr: str
+    host: str
+    port: int
+    delimiter: bytes = b"\r\n"
+    stream: bool = False
+    max_connections: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TcpConfig:
+    """RoadRunner's ``tcp`` plugin: named servers sharing one pool.
+
+    ``read_buf_size`` and ``max_message_size`` are MiB, as written in the file
+    (RoadRunner multiplies ``read_buf_size`` by 1 MiB too).  ``max_message_size``
+    is Greenrunner's bound on a message still waiting for its delimiter, which
+    RoadRunner lets grow without limit; it is never below one read.
+    """
+
+    servers: dict[str, TcpServerConfig]
+    read_buf_size: int = 1
+    max_message_size: int = 8
+    pool: PoolConfig = field(default_factory=PoolConfig)
+
+    @property
+    def read_buf_bytes(self) -> int:
+        """The size of one read from a connection, in bytes."""
+        return self.read_buf_size * 1024 * 1024
+
+    @property
+    def max_message_bytes(self) -> int:
+        """The most bytes one framed message may hold (at least one read)."""
+        return max(self.max_message_size * 1024 * 1024, self.read_buf_bytes)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A whole validated config. A section that is ``None`` was absent, so that part
     is off (RoadRunner enables a plugin by the presence of its section; ``rpc:``
@@ -287,5 +335,6 @@ class Config:
     rpc: RpcConfig | None = None
     status: StatusConfig | None = None
     metrics: MetricsConfig | None = None
+    tcp: TcpConfig | None = None
     path: str | None = None
     raw: dict[str, YamlValue] = field(default_factory=dict)

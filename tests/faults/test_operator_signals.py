@@ -114,7 +114,7 @@ def test_other_signals_are_logged_and_ignored(tmp_path: Path) -> None:
 def test_config_that_serves_nothing_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "rr.yaml"
     path.write_text(
-        'version: "3"\nserver:\n  command: "php worker.php"\ntcp:\n  servers: {}\n'
+        'version: "3"\nserver:\n  command: "php worker.php"\ntemporal:\n  address: x:1\n'
         "logs: {level: error}\n"
     )
     proc = subprocess.run(

@@ -26,6 +26,7 @@ from actors.config.schema.pool import PoolSchema
 from actors.config.schema.rpc import RpcSchema
 from actors.config.schema.server import ServerSchema
 from actors.config.schema.status import StatusSchema
+from actors.config.schema.tcp import TcpSchema
 
 __all__ = [
     "IGNORED_SECTIONS",
@@ -37,7 +38,7 @@ __all__ = [
 
 #: Top-level sections Greenrunner reads.
 SUPPORTED_SECTIONS = (
-    "version", "include", "server", "logs", "http", "rpc", "status", "metrics",
+    "version", "include", "server", "logs", "http", "rpc", "status", "metrics", "tcp",
 )  # fmt: skip
 
 #: RoadRunner plugin sections that are accepted (a config shared with RR must load) and ignored.
@@ -46,7 +47,7 @@ IGNORED_SECTIONS = frozenset(
         "amqp", "app", "beanstalk", "boltdb", "broadcast", "centrifuge", "config", "dotenv",
         "endure", "envfile", "fileserver", "gcp_pubsub", "google_pub_sub", "grpc", "headers",
         "informer", "jobs", "kafka", "kv", "lock", "memcached", "memory", "nats", "otel",
-        "pubsub", "redis", "reload", "resetter", "service", "sqs", "static", "tcp", "temporal",
+        "pubsub", "redis", "reload", "resetter", "service", "sqs", "static", "temporal",
         "websockets",
     }
 )  # fmt: skip
@@ -87,6 +88,7 @@ class ConfigSchema(SectionSchema):
     rpc = Section(RpcSchema)
     status = Section(StatusSchema)
     metrics = Section(MetricsSchema)
+    tcp = Section(TcpSchema)
 
     @pre_load
     def _check_keys(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -122,6 +124,8 @@ class ConfigSchema(SectionSchema):
 def _check_worker_command(config: Config) -> None:
     """A pool needs a command: its own ``pool.command`` or ``server.command``."""
     pools = {"http.pool": config.http.pool} if config.http is not None else {}
+    if config.tcp is not None:
+        pools["tcp.pool"] = config.tcp.pool
     server = config.server
     if server is not None and server.command:
         return

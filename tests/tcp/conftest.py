@@ -1,0 +1,22 @@
+"""Fixtures of the tcp tests (the harness itself is ``tests/tcp/harness.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.tcp.harness import TcpHarness
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pyproject.toml registers no markers yet; without this ``slow`` would only warn.
+    config.addinivalue_line("markers", "slow: a long load test (deselect with -m 'not slow')")
+
+
+@pytest.fixture
+def tcp(tmp_path: Path) -> Iterator[TcpHarness]:
+    harness = TcpHarness(tmp_path)
+    yield harness
+    harness.close()
