@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         system.stop(timeout=5)
         arbiter.close()
         print(
-            f"greenrunner: {path} starts nothing that serves: add an http section (or rpc); "
+            f"greenrunner: {path} starts nothing that serves: add an http or tcp section (or rpc); "
             f"sections Greenrunner does not support yet are listed as warnings above",
             file=sys.stderr,
         )

@@ -125,7 +125,7 @@ def test_config_that_serves_nothing_is_a_clear_error(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 1
-    assert "starts nothing that serves: add an http section" in proc.stderr
+    assert "starts nothing that serves: add an http or tcp section" in proc.stderr
     assert "Traceback" not in proc.stderr and "LoopExit" not in proc.stderr
 
 

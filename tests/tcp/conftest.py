@@ -10,11 +10,6 @@ import pytest
 from tests.tcp.harness import TcpHarness
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # pyproject.toml registers no markers yet; without this ``slow`` would only warn.
-    config.addinivalue_line("markers", "slow: a long load test (deselect with -m 'not slow')")
-
-
 @pytest.fixture
 def tcp(tmp_path: Path) -> Iterator[TcpHarness]:
     harness = TcpHarness(tmp_path)

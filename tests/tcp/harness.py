@@ -20,7 +20,7 @@ from gevent import socket
 
 from actors.system import ActorSystem
 from relays.rpc import RPC
-from tests.tcp.support import free_port, kill_all
+from tests.support.procs import free_port, kill_all
 
 WORKERS = Path(__file__).resolve().parent / "workers"
 PY_WORKER = [sys.executable, str(WORKERS / "app.py")]

@@ -11,8 +11,9 @@ import pytest
 from gevent import socket
 
 from actors.system import ActorSystem, StartupError
+from tests.support.hub import wait_for as wait_until
+from tests.support.procs import alive
 from tests.tcp.harness import Client, TcpHarness
-from tests.tcp.support import alive, wait_until
 
 MIB = 1024 * 1024
 

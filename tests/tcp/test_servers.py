@@ -8,8 +8,8 @@ import re
 
 import pytest
 
+from tests.support.hub import wait_for as wait_until
 from tests.tcp.harness import PHP_WORKER, PY_WORKER, TcpHarness, needs_php
-from tests.tcp.support import wait_until
 
 RELAYS = ["pipes", "tcp", "unix"]
 WORKERS = [
