@@ -8,7 +8,15 @@ fastest a gevent parent can go (``shared/baselines/poolbench.py``).
 
     python bench/exec.py [--workers 2] [--concurrency 32] [--seconds 5] [--body 16]
 
-Prints exec/s for both and the ratio ours / baseline (goal: >= 0.8).
+Prints exec/s for both and the ratio ours / baseline (goal: >= 0.8), with each side's
+latency (p50, p99, max) and fairness (fewest and most calls one greenlet completed).
+
+Two baselines: ``queue``, the shared baseline's gevent queue, where a greenlet that
+releases a worker and asks again at once takes it back ahead of the greenlets already
+waiting (fast, but with more greenlets than workers most of them starve: look at its
+max latency and fewest calls); and ``fifo``, the same loop with a first-come-first-served
+hand-over, which is what Greenrunner's free list does. The ``fifo`` ratio compares like
+with like.
 """
 
 from __future__ import annotations
@@ -18,12 +26,14 @@ import os
 import subprocess
 import sys
 import time
+from collections import deque
 from pathlib import Path
 
 import gevent
 import gevent.os
 import gevent.queue
 import gevent.subprocess
+from gevent.hub import Waiter
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -34,25 +44,70 @@ from relays.payload import Payload  # noqa: E402
 WORKER = [sys.executable, str(ROOT / "bench" / "echo_worker.py")]
 
 
-def drive(call, concurrency: int, seconds: float) -> float:
-    """Run ``call`` from ``concurrency`` greenlets; return completed calls per second."""
-    count = 0
+class Result:
+    """Calls per second, and how evenly and how fast callers were served."""
+
+    def __init__(self, rate: float, latencies: list[float], per_client: list[int]) -> None:
+        self.rate = rate
+        lat = sorted(latencies) or [0.0]
+        self.p50 = lat[len(lat) // 2] * 1e3
+        self.p99 = lat[int(len(lat) * 0.99)] * 1e3
+        self.max = lat[-1] * 1e3
+        self.fewest, self.most = min(per_client), max(per_client)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.rate:8.0f} exec/s  p50 {self.p50:6.2f} ms  p99 {self.p99:7.2f} ms  "
+            f"max {self.max:7.1f} ms  calls/greenlet {self.fewest}..{self.most}"
+        )
+
+
+def drive(call, concurrency: int, seconds: float) -> Result:
+    """Run ``call`` from ``concurrency`` greenlets; measure after a 0.5 s warm-up."""
+    counts = [0] * concurrency
+    latencies: list[float] = []
+    measuring = False
     stop = False
 
-    def client() -> None:
-        nonlocal count
+    def client(i: int) -> None:
         while not stop:
+            t = time.perf_counter()
             call()
-            count += 1
+            if measuring:
+                latencies.append(time.perf_counter() - t)
+                counts[i] += 1
 
-    greenlets = [gevent.spawn(client) for _ in range(concurrency)]
+    greenlets = [gevent.spawn(client, i) for i in range(concurrency)]
     gevent.sleep(0.5)  # warm-up
-    c0, t0 = count, time.perf_counter()
+    measuring = True
+    t0 = time.perf_counter()
     gevent.sleep(seconds)
-    n, elapsed = count - c0, time.perf_counter() - t0
+    measuring = False
+    elapsed = time.perf_counter() - t0
     stop = True
     gevent.joinall(greenlets, timeout=5)
-    return n / elapsed
+    return Result(len(latencies) / elapsed, latencies, counts)
+
+
+class FifoFree:
+    """The least a first-come-first-served free list needs: idle workers or waiters."""
+
+    def __init__(self) -> None:
+        self.idle: deque = deque()
+        self.waiters: deque = deque()
+
+    def get(self):
+        if self.idle:
+            return self.idle.popleft()
+        waiter = Waiter()
+        self.waiters.append(waiter)
+        return waiter.get()
+
+    def put(self, w) -> None:
+        if self.waiters:
+            gevent.get_hub().loop.run_callback(self.waiters.popleft().switch, w)
+        else:
+            self.idle.append(w)
 
 
 class RawWorker:
@@ -84,9 +139,9 @@ class RawWorker:
         self.p.wait()
 
 
-def baseline(workers: int, concurrency: int, seconds: float, body: bytes) -> float:
+def baseline(workers: int, concurrency: int, seconds: float, body: bytes, fifo: bool) -> Result:
     frame = encode_data_frame(b"", body)
-    free: gevent.queue.Queue = gevent.queue.Queue()
+    free = FifoFree() if fifo else gevent.queue.Queue()
     ws = [RawWorker() for _ in range(workers)]
     for w in ws:
         free.put(w)
@@ -105,7 +160,7 @@ def baseline(workers: int, concurrency: int, seconds: float, body: bytes) -> flo
             w.close()
 
 
-def greenrunner(workers: int, concurrency: int, seconds: float, body: bytes) -> float:
+def greenrunner(workers: int, concurrency: int, seconds: float, body: bytes) -> Result:
     from actors import ActorSystem
 
     system = ActorSystem.from_dict(
@@ -136,16 +191,28 @@ def main() -> None:
         f"exec bench: {a.workers} echo workers on pipes, {a.concurrency} greenlets, "
         f"{a.seconds:g}s, body {a.body} B, {a.rounds} rounds (alternating)"
     )
-    ours, base = [], []
+    ours, queue, fifo = [], [], []
     for r in range(1, a.rounds + 1):
-        base.append(baseline(a.workers, a.concurrency, a.seconds, body))
+        queue.append(baseline(a.workers, a.concurrency, a.seconds, body, fifo=False))
+        fifo.append(baseline(a.workers, a.concurrency, a.seconds, body, fifo=True))
         ours.append(greenrunner(a.workers, a.concurrency, a.seconds, body))
+        print(f"  round {r}:")
+        print(f"    baseline queue {queue[-1]}")
+        print(f"    baseline fifo  {fifo[-1]}")
+        print(f"    greenrunner    {ours[-1]}")
         print(
-            f"  round {r}: baseline {base[-1]:8.0f} exec/s   greenrunner {ours[-1]:8.0f} exec/s"
-            f"   ratio {ours[-1] / base[-1]:.2f}"
+            f"    ratio vs fifo {ours[-1].rate / fifo[-1].rate:.2f}, "
+            f"vs queue {ours[-1].rate / queue[-1].rate:.2f}"
         )
-    mb, mo = sorted(base)[len(base) // 2], sorted(ours)[len(ours) // 2]
-    print(f"median: baseline {mb:.0f} exec/s, greenrunner {mo:.0f} exec/s, ratio {mo / mb:.2f}")
+
+    def median(results: list[Result]) -> float:
+        return sorted(x.rate for x in results)[len(results) // 2]
+
+    mq, mf, mo = median(queue), median(fifo), median(ours)
+    print(
+        f"median: baseline queue {mq:.0f}, baseline fifo {mf:.0f}, greenrunner {mo:.0f} exec/s; "
+        f"ratio vs fifo {mo / mf:.2f}, vs queue {mo / mq:.2f}"
+    )
 
 
 if __name__ == "__main__":
