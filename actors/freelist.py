@@ -148,7 +148,7 @@ class FreeList:
             raise self._no_free(timeout, others=self._parked)
         if result is _STOPPED:
             raise _stopped()
-        return result  # type: ignore[no-any-return]
+        return result
 
     def _give_up(self, slot: _Slot) -> None:
         """Leave the line; a worker handed over meanwhile goes to the next in line."""
