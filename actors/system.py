@@ -188,6 +188,10 @@ class ActorSystem:
             status = StatusPlugin(self, self.config.status)
             self._start_listening("status", status, "status.address")
             self.status = status
+            if self.rpc is not None:
+                from actors.services.status import StatusService
+
+                self.rpc.registry.register("status", StatusService(status.probes))
 
     def _start_listening(self, name: str, plugin: Any, key: str) -> None:
         try:

@@ -32,12 +32,13 @@ class StatusPlugin:
         self.system = system
         self.server = StatusServer(
             cfg.address,
-            self._probes,
+            self.probes,
             unavailable_status_code=cfg.unavailable_status_code,
             check_timeout=float(cfg.check_timeout),
         )
 
-    def _probes(self) -> dict[str, PluginProbe]:
+    def probes(self) -> dict[str, PluginProbe]:
+        """One probe per pool of the system (plugins and embedders' pools alike)."""
         return {name: WorkersProbe(pool.workers) for name, pool in self.system.pools.items()}
 
     def start(self) -> None:

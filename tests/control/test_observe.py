@@ -174,3 +174,35 @@ def test_http_without_the_middleware_has_no_request_series() -> None:
         assert not [k for k in scrape(system) if k.startswith("rr_http_request")]
     finally:
         system.stop(timeout=5)
+
+
+def test_ready_flips_while_every_worker_is_busy_over_http_and_rpc(system: ActorSystem) -> None:
+    from actors.services.status import decode_request, encode_response
+    from relays.frame import CODEC_PROTO
+
+    pool = system.new_pool(
+        "jobs", {"num_workers": 2, "command": [sys.executable, str(WORKERS / "sleep.py")]}
+    )
+    request = b"\x0a\x04jobs"  # status.v1.Request{plugin: "jobs"}
+    assert decode_request(request) == "jobs"
+    address = system.status.server.address
+
+    def ask(method: str, body: bytes) -> Any:
+        with RPC.create(system.rpc.address, timeout=20) as rpc:
+            return rpc.call(method, body, codec=CODEC_PROTO)
+
+    def rpc(method: str, body: bytes = request) -> Any:
+        return gevent.get_hub().threadpool.apply(ask, (method, body))
+
+    assert get(address, "/ready?plugin=jobs")[0] == 200
+    assert rpc("status.Ready") == encode_response(200)
+    busy = [gevent.spawn(pool.exec, Payload(b"1.5")) for _ in range(2)]
+    wait_for(lambda: {w["statusStr"] for w in pool.workers()} == {"working"})
+    assert get(address, "/ready?plugin=jobs")[0] == 503  # no free worker
+    assert get(address, "/health?plugin=jobs")[0] == 200  # but alive
+    assert rpc("status.Ready") == encode_response(503)
+    assert rpc("status.Status") == encode_response(200)
+    gevent.joinall(busy, timeout=20, raise_error=True)
+    assert get(address, "/ready?plugin=jobs")[0] == 200
+    with pytest.raises(Exception, match="no such plugin: nope"):
+        rpc("status.Status", b"\x0a\x04nope")
