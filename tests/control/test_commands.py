@@ -88,3 +88,46 @@ def test_config_without_rpc_section_says_what_to_add(tmp_path: Path) -> None:
     proc = command("workers", "-c", str(cfg))
     assert proc.returncode == 1
     assert "has no rpc section" in proc.stderr and "rpc: {listen:" in proc.stderr
+
+
+def test_reset_under_load_from_32_connections_answers_every_request(tmp_path: Path) -> None:
+    import http.client
+    import threading
+
+    http_port, rpc_port = free_port(), free_port()
+    cfg = config(tmp_path, http_port, rpc_port)
+    with serve(["-c", str(cfg)], tmp_path / "server.log", http_port) as server:
+        before = set(children(server.proc.pid))
+        stop = threading.Event()
+        results: list[object] = []
+
+        def client() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", http_port, timeout=30)
+            try:
+                for _ in range(500):  # bounded; stopped earlier by the event
+                    if stop.is_set():
+                        return
+                    conn.request("GET", "/")
+                    resp = conn.getresponse()
+                    resp.read()
+                    results.append(resp.status)
+            except (OSError, http.client.HTTPException) as exc:
+                results.append(repr(exc))
+            finally:
+                conn.close()
+
+        clients = [threading.Thread(target=client) for _ in range(32)]
+        for c in clients:
+            c.start()
+        try:
+            reset = command("reset", "-c", str(cfg))
+        finally:
+            stop.set()
+            for c in clients:
+                c.join(60)
+        assert reset.returncode == 0, reset.stdout + reset.stderr
+        assert len(results) > 32
+        assert set(results) == {200}, [r for r in results if r != 200][:5]
+        after = set(children(server.proc.pid))
+        assert len(after) == 2 and not after & before
+        assert server.terminate() == 0
