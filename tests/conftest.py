@@ -103,3 +103,16 @@ def servers() -> Iterator[Servers]:
         yield factory
     finally:
         factory.close()
+
+
+@pytest.fixture(autouse=True)
+def _logging_handed_back() -> Iterator[None]:
+    """Undo a test's ``setup_logging`` (an ActorSystem's ``start()``), so the next test's
+    ``caplog`` sees the ``greenrunner`` records again (setup stops their propagation)."""
+    yield
+    import logging
+
+    if not logging.getLogger("greenrunner").propagate:
+        from actors.logs import reset_logging
+
+        reset_logging()

@@ -28,7 +28,7 @@ import gevent.subprocess
 import pytest
 
 from tests.logs.spam_worker import RAW_LINES
-from tests.procs import children, free_port, kill_all
+from tests.support.procs import children, free_port, kill_all
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).resolve().parent / "spam_worker.py"
