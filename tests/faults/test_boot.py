@@ -1,4 +1,4 @@
-"""§4.4 Boot / spawn: what the existing suites did not exercise.
+"""Boot / spawn: what the existing suites did not exercise.
 
 Covered elsewhere: a missing command (tests/core/test_pool.py::test_missing_command_is_named,
 tests/core/test_server.py::test_cli_missing_worker_command_is_named), a worker dying at

@@ -1,4 +1,4 @@
-"""§4.4 Exec path: relay breakage mid-request, kills during streams and under load.
+"""Exec path: relay breakage mid-request, kills during streams and under load.
 
 Covered elsewhere: echo/empty/big payloads, soft errors, SIGKILL of an idle or a busy
 worker, worker-requested stop, queue limits and allocate_timeout, max_jobs=1 under

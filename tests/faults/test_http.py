@@ -1,4 +1,4 @@
-"""§4.4 HTTP front with real workers: slow clients, clients leaving mid-request, a worker
+"""HTTP front with real workers: slow clients, clients leaving mid-request, a worker
 killed mid-stream.
 
 Covered elsewhere: Nagle/delayed-ACK stalls (tests/http_plugin/test_load.py,

@@ -1,4 +1,4 @@
-"""§4.4 Pool lifecycle: resets racing with kills, repeated resets, destroy, shutdown signals.
+"""Pool lifecycle: resets racing with kills, repeated resets, destroy, shutdown signals.
 
 Covered elsewhere: reset with requests in flight (test_reset_while_execs_in_flight), a
 reset whose new workers fail (test_reset_that_cannot_start_workers_reports_and_heals),

@@ -1,4 +1,4 @@
-"""§4.4 Relays: churn of tcp/unix connections under concurrent load (RR #1008).
+"""Relays: churn of tcp/unix connections under concurrent load (RR #1008).
 
 Covered elsewhere: the whole core suite runs on pipes, tcp and unix (tests/core), with big
 payloads; max_jobs=1 with 16 requests on 2 workers (test_max_jobs_one_under_concurrency);

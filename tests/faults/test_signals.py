@@ -1,4 +1,4 @@
-"""§4.4 SIGTERM/SIGINT to the server process: the second signal forces, and leaves no worker.
+"""SIGTERM/SIGINT to the server process: the second signal forces, and leaves no worker.
 
 The first SIGTERM drains (tests/core/test_server.py::test_sigterm_drains_and_exits_zero,
 tests/http_plugin/test_shutdown.py); here the drain is cut short by a second signal, and no

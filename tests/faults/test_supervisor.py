@@ -1,4 +1,4 @@
-"""§4.4 Supervisor limits on busy workers, watch_tick, and what the listing shows.
+"""Supervisor limits on busy workers, watch_tick, and what the listing shows.
 
 Covered elsewhere (tests/core/test_supervisor.py): ttl on idle workers and "a request
 longer than ttl finishes", idle_ttl (never-used workers skipped), max_worker_memory on an

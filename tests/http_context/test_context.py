@@ -21,7 +21,7 @@ from actors.plugins.http.context.response import (
 )
 from relays.frame import CODEC_JSON, CODEC_PROTO
 
-# §1.11 vectors
+# http.v1 protobuf vectors, generated with python-protobuf from RoadRunner's schema
 PROTO_200 = bytes.fromhex("08c801121c0a0c436f6e74656e742d54797065120c0a0a746578742f706c61696e")
 PROTO_404 = bytes.fromhex("089403")
 

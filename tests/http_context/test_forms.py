@@ -1,4 +1,4 @@
-"""Form tree rules (§1.5.4), multipart parsing and uploads (§2) on real bytes and real files."""
+"""Form tree rules (PHP-style keys), multipart parsing and uploads on real bytes and real files."""
 
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ def hx(text: str) -> str:
     return text.replace(" ", "")
 
 
-# rr-core-spec §1.8
+# vectors captured from RoadRunner and the PHP library (docs/protocol.md, "Control frames")
 CORE_VECTORS = [
     (
         encode_frame(b'{"pid":15038}', CONTROL | CODEC_JSON),
@@ -80,7 +80,7 @@ def test_core_spec_vectors(encoded: bytes, expected: str) -> None:
     assert frame.encode() == encoded
 
 
-# rr-plugins-spec §0.2; payloads invented to the stated lengths
+# goridge frames of the stated lengths (payloads invented)
 PLUGIN_VECTORS = [
     (
         encode_data_frame(b"c" * 85, b"", CODEC_PROTO),

@@ -1,4 +1,4 @@
-"""The frame body a worker receives for a request, chosen by content type (§1.5.3).
+"""The frame body a worker receives for a request, chosen by content type, as RoadRunner does.
 
 Forms are parsed here (:mod:`actors.plugins.http.forms`) so that the worker gets RoadRunner's
 JSON trees, not the raw body, unless ``http.raw_body`` is on.
@@ -52,7 +52,7 @@ def prepare_body(
     allow: Iterable[str] = (),
     owner: tuple[int, int] | None = None,
 ) -> PreparedBody:
-    """Choose the frame body by content type (§1.5.3).
+    """Choose the frame body by content type, as RoadRunner does.
 
     * ``HEAD`` / ``OPTIONS``: empty body (RoadRunner never reads it).
     * ``Content-Type`` containing ``application/x-www-form-urlencoded``:

@@ -66,7 +66,7 @@ def build_request_context(
     attributes: Mapping[str, Any] | None = None,
     scheme: str = "http",
 ) -> bytes:
-    """Encode the JSON request context (§1.5.5) exactly as PHP 3.x reads it.
+    """Encode the JSON request context (``docs/protocol.md`` "HTTP request context") exactly as PHP 3.x reads it.
 
     ``uri`` is the request target as received (``/path?q``) or an already
     absolute URL; the context always carries ``scheme://Host/path?q``.

@@ -3,7 +3,7 @@
 Why not ``gevent.pywsgi``: on this machine type pywsgi answers 724 req/s to keep-alive clients
 (headers and body leave in two ``send`` calls and meet Nagle + delayed ACK) and about 4.4k req/s
 with ``TCP_NODELAY``; a ``StreamServer`` with the C parser answered 13-17k req/s
-(``/work/shared/spec/peers-and-faults.md`` §3).  So this package owns the wire format itself,
+(the wire rules in ``docs/protocol.md``).  So this package owns the wire format itself,
 one concept per module:
 
 * ``listener``: :class:`~.listener.HttpServer` accepts connections (``TCP_NODELAY`` on each)
