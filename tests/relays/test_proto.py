@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from relays import proto
 
-# RoadRunner's http.v1 protobuf, generated with python-protobuf: Response{status:200, headers:{"Content-Type":["text/plain"]}}
+# RoadRunner's http.v1 protobuf, generated with python-protobuf:
+# Response{status:200, headers:{"Content-Type":["text/plain"]}}
 RESPONSE_200 = bytes.fromhex("08c801121c0a0c436f6e74656e742d54797065120c0a0a746578742f706c61696e")
 
 

@@ -14,7 +14,8 @@ from tests.support.hub import wait_for
 
 from .worker_process import WorkerProcess, context
 
-# §1.11: Request{remote_addr:"127.0.0.1", protocol:"HTTP/1.1", method:"GET",
+# http.v1 protobuf (python-protobuf):
+# Request{remote_addr:"127.0.0.1", protocol:"HTTP/1.1", method:"GET",
 #   uri:"http://localhost:8080/?a=1", header:{"User-Agent":["curl/8.0"]}, raw_query:"a=1"}
 PROTO_REQUEST = bytes.fromhex(
     "0a09 31 32 37 2e 30 2e 30 2e 31 12 08 48 54 54 50 2f 31 2e 31 1a 03 47 45 54 22 1a 68 74"

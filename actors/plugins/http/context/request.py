@@ -66,7 +66,9 @@ def build_request_context(
     attributes: Mapping[str, Any] | None = None,
     scheme: str = "http",
 ) -> bytes:
-    """Encode the JSON request context (``docs/protocol.md`` "HTTP request context") exactly as PHP 3.x reads it.
+    """Encode the JSON request context exactly as PHP 3.x reads it.
+
+    The fields are listed in ``docs/protocol.md`` ("HTTP request context").
 
     ``uri`` is the request target as received (``/path?q``) or an already
     absolute URL; the context always carries ``scheme://Host/path?q``.

@@ -144,7 +144,7 @@ def build_tree(fields: Iterable[tuple[str, list[str]]]) -> dict[str, Any]:
 
 
 def build_file_tree(files: Iterable[tuple[str, list[FileUpload]]]) -> dict[str, Any]:
-    """Mount uploaded files into the uploads tree (RoadRunner's ``uploads`` JSON): like :func:`build_tree`,
+    """Mount uploaded files into RoadRunner's ``uploads`` tree: like :func:`build_tree`,
     except that a plain key with several files keeps the **first** one."""
     tree: dict[str, Any] = {}
     for name, uploads in files:

@@ -73,7 +73,8 @@ class ResponseWriter:
         """Send a 1xx response (e.g. 103 Early Hints) ahead of the final one.
 
         Only its own headers are sent, and they are not carried into the final response (the
-        RoadRunner v6 behaviour, ``docs/protocol.md`` "HTTP response context").  101 is refused: upgrades are not supported.  An
+        RoadRunner v6 behaviour, ``docs/protocol.md`` "HTTP response context").  101 is
+        refused: upgrades are not supported.  An
         HTTP/1.0 client must not receive 1xx (RFC 9110 §15.2), so it is silently skipped.
         """
         if not 100 <= status < 200 or status == 101:
