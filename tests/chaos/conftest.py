@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.chaos.report import Figures, publish
+from tests.chaos.report import Figures, Reporter, publish
 
 #: Seconds per scenario unless ``CHAOS_SECONDS`` says otherwise (issue 9's figures: 60).
 DEFAULT_SECONDS = 10.0
@@ -36,7 +35,7 @@ def chaos_seconds() -> float:
 
 
 @pytest.fixture
-def report(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Figures], Path]:
+def report(tmp_path_factory: pytest.TempPathFactory) -> Reporter:
     """``report(figures)`` prints them and writes JSON + markdown under pytest's tmp dir."""
     directory = tmp_path_factory.getbasetemp() / "chaos-figures"
 

@@ -117,7 +117,8 @@ class Load:
                     conn = None
             except (OSError, http.client.HTTPException) as exc:
                 kind = type(exc).__name__
-                conn.close()
+                if conn is not None:
+                    conn.close()
                 conn = None
             took = time.monotonic() - began
             with out.lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,10 @@ class Figures:
         lines = [f"### {self.scenario}", "", "| figure | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in rows]
         return "\n".join(lines) + "\n"
+
+
+#: The ``report`` fixture: prints figures, writes them, returns the markdown file's path.
+Reporter = Callable[["Figures"], Path]
 
 
 def publish(figures: Figures, directory: Path) -> Path:

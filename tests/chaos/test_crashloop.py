@@ -22,7 +22,7 @@ from actors.pool.crashloop import MAX_CRASH_LOOP_BACKOFF
 from tests.chaos import scenario
 from tests.chaos.apps import BROKEN_WORKER, GOOD_WORKER
 from tests.chaos.load import Load
-from tests.chaos.report import Figures
+from tests.chaos.report import Figures, Reporter
 from tests.chaos.server import config, running
 from tests.examples._serve import get
 from tests.support.procs import children, free_port
@@ -40,7 +40,7 @@ BOOT = 5.0
     "waits allocate_timeout while the workers crash-loop",
     strict=False,
 )
-def test_crash_loop_fixed_on_disk(tmp_path: Path, chaos_seconds: float, report: object) -> None:
+def test_crash_loop_fixed_on_disk(tmp_path: Path, chaos_seconds: float, report: Reporter) -> None:
     script = tmp_path / "app.py"
     script.write_text(GOOD_WORKER)
     port = free_port()
@@ -83,7 +83,7 @@ def test_crash_loop_fixed_on_disk(tmp_path: Path, chaos_seconds: float, report: 
             statuses_while_broken=dict(outcome.statuses),
             served_again_after_s=served_after and round(served_after, 2),
         )
-        report(figures)  # type: ignore[operator]
+        report(figures)
         log = server.output()
 
     assert outcome.answered > 0, f"nothing answered while broken:\n{log[-3000:]}"

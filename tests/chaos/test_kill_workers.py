@@ -19,7 +19,7 @@ import pytest
 from tests.chaos import scenario
 from tests.chaos.apps import REPO, wsgi_cmd
 from tests.chaos.load import Load
-from tests.chaos.report import Figures
+from tests.chaos.report import Figures, Reporter
 from tests.chaos.server import WorkerCount, config, running
 from tests.support.procs import children, free_port
 
@@ -46,7 +46,7 @@ def _command(kind: str) -> tuple[list[str] | str, str]:
 )
 @pytest.mark.parametrize("kind", ["wsgi", "php"])
 def test_random_worker_sigkill_every_500ms(
-    kind: str, tmp_path: Path, chaos_seconds: float, report: object
+    kind: str, tmp_path: Path, chaos_seconds: float, report: Reporter
 ) -> None:
     if kind == "php" and shutil.which("php") is None:
         pytest.skip("php-cli is not installed (apt-get install php-cli): PHP workers not tested")
@@ -87,7 +87,7 @@ def test_random_worker_sigkill_every_500ms(
         scenario.load(figures, outcome)
         scenario.workers(figures, count)
         figures.extra["kills"] = kills
-        report(figures)  # type: ignore[operator]
+        report(figures)
         log = server.output()
 
     assert outcome.answered > 0, f"nothing answered under kills:\n{log[-3000:]}"

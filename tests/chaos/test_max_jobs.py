@@ -12,7 +12,7 @@ import pytest
 from tests.chaos import scenario
 from tests.chaos.apps import wsgi_cmd
 from tests.chaos.load import Load
-from tests.chaos.report import Figures
+from tests.chaos.report import Figures, Reporter
 from tests.chaos.server import WorkerCount, config, relay_dsn, running
 from tests.support.procs import free_port
 
@@ -30,7 +30,7 @@ def short_dir() -> Iterator[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("relay", ["pipes", "tcp", "unix"])
 def test_max_jobs_1_under_load(
-    relay: str, tmp_path: Path, short_dir: str, chaos_seconds: float, report: object
+    relay: str, tmp_path: Path, short_dir: str, chaos_seconds: float, report: Reporter
 ) -> None:
     port = free_port()
     seconds = max(3.0, chaos_seconds / 2)
@@ -51,7 +51,7 @@ def test_max_jobs_1_under_load(
         scenario.load(figures, outcome)
         scenario.workers(figures, count)
         figures.extra["distinct_workers"] = len(outcome.bodies_seen)
-        report(figures)  # type: ignore[operator]
+        report(figures)
         log = server.output()
 
     assert outcome.answered > NUM_WORKERS, f"too few answers to mean anything:\n{log[-3000:]}"

@@ -14,7 +14,7 @@ import pytest
 from tests.chaos import scenario
 from tests.chaos.apps import LEAK_STEP, wsgi_cmd
 from tests.chaos.load import Load
-from tests.chaos.report import Figures
+from tests.chaos.report import Figures, Reporter
 from tests.chaos.server import config, running
 from tests.support.procs import free_port
 
@@ -32,7 +32,7 @@ SLACK_KIB = 4 << 10
     strict=False,
 )
 def test_leaking_worker_is_recycled_at_the_limit(
-    tmp_path: Path, chaos_seconds: float, report: object
+    tmp_path: Path, chaos_seconds: float, report: Reporter
 ) -> None:
     port = free_port()
     seconds = max(3.0, chaos_seconds / 2)
@@ -62,7 +62,7 @@ def test_leaking_worker_is_recycled_at_the_limit(
         allowed_kib=allowed,
         workers_seen=len(pids),
     )
-    report(figures)  # type: ignore[operator]
+    report(figures)
 
     assert outcome.answered > 0, f"nothing answered:\n{log[-3000:]}"
     assert not outcome.errors, f"failed requests while recycling: {dict(outcome.errors)}"

@@ -16,7 +16,7 @@ from relays.rpc import RPC
 from tests.chaos import scenario
 from tests.chaos.apps import wsgi_cmd
 from tests.chaos.load import Load
-from tests.chaos.report import Figures
+from tests.chaos.report import Figures, Reporter
 from tests.chaos.server import WorkerCount, config, ports, running
 
 RESETS = 50
@@ -26,7 +26,7 @@ NUM_WORKERS = 4
 
 @pytest.mark.slow
 def test_reset_under_load_fails_no_request(
-    tmp_path: Path, chaos_seconds: float, report: object
+    tmp_path: Path, chaos_seconds: float, report: Reporter
 ) -> None:
     port, rpc_port = ports()
     data = config(wsgi_cmd("hello"), port, pool={"num_workers": NUM_WORKERS}, rpc_port=rpc_port)
@@ -62,7 +62,7 @@ def test_reset_under_load_fails_no_request(
             resets_by_rpc=by_rpc,
             workers_seen=len(outcome.bodies_seen),
         )
-        report(figures)  # type: ignore[operator]
+        report(figures)
         log = server.output()
 
     assert by_rpc + by_signal >= min(RESETS, 4), "too few resets to mean anything"

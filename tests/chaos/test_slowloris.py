@@ -14,7 +14,7 @@ import pytest
 from tests.chaos import scenario
 from tests.chaos.apps import wsgi_cmd
 from tests.chaos.load import Load
-from tests.chaos.report import Figures
+from tests.chaos.report import Figures, Reporter
 from tests.chaos.server import config, running
 from tests.chaos.slowloris import Slowloris
 from tests.support.procs import free_port
@@ -33,7 +33,9 @@ MARGIN = 2.0
     "clients keep their connections forever",
     strict=False,
 )
-def test_slowloris_beside_normal_load(tmp_path: Path, chaos_seconds: float, report: object) -> None:
+def test_slowloris_beside_normal_load(
+    tmp_path: Path, chaos_seconds: float, report: Reporter
+) -> None:
     port = free_port()
     data = config(
         wsgi_cmd("hello"),
@@ -61,7 +63,7 @@ def test_slowloris_beside_normal_load(tmp_path: Path, chaos_seconds: float, repo
             slow_longest_s=round(result.longest, 2),
             slow_answers=result.answers,
         )
-        report(figures)  # type: ignore[operator]
+        report(figures)
         log = server.output()
 
     assert not quiet.errors, f"errors before any slow client: {dict(quiet.errors)}"
