@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from actors.plugins.http.server.listener import HttpServer
+from tests.chaos.report import Figures, Reporter
 from tests.support.hub import call, wait_for
 
 #: Silence after which a connection counts as left hanging.
@@ -92,7 +93,7 @@ def _normal(addr: tuple[str, int]) -> tuple[int, bytes]:
         conn.close()
 
 
-def test_http_front_survives_random_and_truncated_requests() -> None:
+def test_http_front_survives_random_and_truncated_requests(report: Reporter) -> None:
     server = HttpServer("127.0.0.1", 0, _handler, max_request_size=1 << 16)
     server.start()
     seen = {"examples": 0, "answered": 0}
@@ -112,5 +113,7 @@ def test_http_front_survives_random_and_truncated_requests() -> None:
         assert call(_normal, server.address) == (200, b"len=3")
     finally:
         server.stop(1.0)
-    print(f"\nhttp fuzz: {seen['examples']} connections, {seen['answered']} answered")
+    figures = Figures("http front fuzz", sent=seen["examples"], answered=seen["answered"])
+    figures.extra["closed_without_answer"] = seen["examples"] - seen["answered"]
+    report(figures)
     assert seen["answered"] > 0, "no fuzzed request was ever answered: the fuzzer is broken"
