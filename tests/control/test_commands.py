@@ -131,3 +131,26 @@ def test_reset_under_load_from_32_connections_answers_every_request(tmp_path: Pa
         after = set(children(server.proc.pid))
         assert len(after) == 2 and not after & before
         assert server.terminate() == 0
+
+
+def test_workers_interactive_redraws_until_interrupted(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    http_port, rpc_port = free_port(), free_port()
+    cfg = config(tmp_path, http_port, rpc_port)
+    with serve(["-c", str(cfg)], tmp_path / "server.log", http_port):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "actors.main", "workers", "-i", "-c", str(cfg)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2.5)  # about three redraws, one a second
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert out.startswith("\x1b[2J")  # cleared once
+    assert out.count("\x1b[H") >= 2  # then redrawn in place
+    assert out.count("Workers of [http]:") >= 2
