@@ -76,6 +76,7 @@ class WorkerActor(GeventActor):
             proc.wait(timeout=1)
             proc.close()
             raise
+        relay.max_frame_size = spec.max_frame_size  # trusted now, but not without bounds
         handle = WorkerHandle(proc, relay, jittered_max_jobs(spec.max_jobs), self.actor_ref)
         handle.mark_ready()
         self.handle = handle

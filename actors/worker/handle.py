@@ -42,7 +42,14 @@ from actors.worker.reason import RetireReason, Verdict
 from actors.worker.usage import cpu_percent, rss_bytes
 from relays.control import PONG_FRAME, STREAM_STOP_FRAME
 from relays.errors import RelayError
-from relays.frame import PING, Frame, FrameError, RelayClosedError, encode_data_frame
+from relays.frame import (
+    PING,
+    Frame,
+    FrameError,
+    FrameTooLargeError,
+    RelayClosedError,
+    encode_data_frame,
+)
 from relays.payload import Payload
 
 if TYPE_CHECKING:
@@ -241,6 +248,16 @@ class WorkerHandle:
             raise WorkerCrashedError(
                 f"sync_worker_receive_frame: Network: EOF (worker pid {self.pid} "
                 f"{self._process.describe_exit()} while handling the request: {exc})"
+            ) from None
+        except FrameTooLargeError as exc:
+            # Refused on the header: nothing of the payload was buffered. Killing the
+            # worker is the only way to stop what it keeps streaming.
+            self.fail(RetireReason.BAD_FRAME)
+            raise WorkerProtocolError(
+                f"sync_worker_receive_frame: FrameTooLarge: worker pid {self.pid} announced "
+                f"a frame of {exc.size} bytes, over server.max_frame_size ({exc.limit} "
+                f"bytes); the worker was killed and will be replaced (send big answers "
+                f"as a stream, or raise server.max_frame_size)"
             ) from None
         except (FrameError, RelayError) as exc:
             self.fail(RetireReason.BROKEN)
