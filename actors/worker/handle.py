@@ -211,7 +211,7 @@ class WorkerHandle:
         try:
             self._relay.send(encode_data_frame(payload.context, payload.body, flags))
         except (OSError, RelayClosedError) as exc:
-            self.fail(RetireReason.BROKEN)
+            self._lost_relay()
             raise WorkerCrashedError(
                 f"sync_worker_send_frame: Network: {exc or 'relay closed'} "
                 f"(worker pid {self.pid} {self._process.describe_exit()})"
@@ -243,8 +243,7 @@ class WorkerHandle:
                 f"(exec_ttl={exec_ttl:g}s; worker pid {self.pid} was killed)"
             ) from None
         except RelayClosedError as exc:
-            self.fail(RetireReason.BROKEN)
-            self._process.wait(timeout=0.2)
+            self._lost_relay()
             raise WorkerCrashedError(
                 f"sync_worker_receive_frame: Network: EOF (worker pid {self.pid} "
                 f"{self._process.describe_exit()} while handling the request: {exc})"
@@ -327,6 +326,18 @@ class WorkerHandle:
         """Kill the worker now: its relay can no longer be trusted (``reason``: why)."""
         self._to(reason)
         self._process.kill()
+
+    def _lost_relay(self) -> None:
+        """The relay broke: most likely the process died.  Kill it only if it did not.
+
+        Waiting for the exit first (the usual case: a few milliseconds) keeps a
+        death that was not ours from looking like our kill, so the pool can tell
+        a worker killed from outside from a crash loop.
+        """
+        self._to(RetireReason.BROKEN)
+        if self._process.wait(timeout=0.2) is None:
+            self._process.kill()
+            self._process.wait(timeout=0.2)
 
     def release(self) -> Verdict:
         """The request is over: READY again (``KEEP``), or ``STOP`` it, or ``GONE``."""
