@@ -4,7 +4,10 @@ The free list is the pool's container of idle workers and of the requests
 waiting for one: a released worker is handed to the oldest waiting request,
 so waiting is fair (FIFO) whatever the load.  Waiting ends on a worker, on
 ``allocate_timeout``, on the caller's cancel event (its client went away),
-or on destroy.  During a reset takers wait instead of failing.
+or on destroy.  During a reset takers wait instead of failing.  While the
+pool has no worker and cannot start one (the PoolActor says so with
+:meth:`FreeList.set_unavailable`), takers fail at once instead of waiting
+``allocate_timeout`` for a worker that will not come.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ _READY = State.READY
 
 #: Handed to every waiter by destroy(): it fails with PoolStoppedError.
 _STOPPED: Any = object()
+#: Handed to every waiter by set_unavailable(): it fails with the pool's reason.
+_UNAVAILABLE: Any = object()
 #: What a waiter wakes up with when its allocate_timeout fires, or its caller went away.
 _TIMED_OUT: Any = object()
 _CANCELLED: Any = object()
@@ -90,6 +95,8 @@ class FreeList:
         self._resumed = gevent.event.Event()
         self._resumed.set()
         self._on_stale = on_stale
+        #: Why no worker can come (set by the PoolActor); None while one may.
+        self._unavailable: str | None = None
 
     def __len__(self) -> int:
         return len(self._idle)
@@ -125,6 +132,8 @@ class FreeList:
             raise _stopped()
         if cancel is not None and cancel.is_set():
             raise Cancelled("the caller went away while waiting for a worker")
+        if self._unavailable is not None:
+            raise NoFreeWorkersError(self._unavailable)
         if remaining <= 0:
             raise self._no_free(timeout, others=self._parked)
         slot = _Slot()
@@ -148,12 +157,14 @@ class FreeList:
             raise self._no_free(timeout, others=self._parked)
         if result is _STOPPED:
             raise _stopped()
+        if result is _UNAVAILABLE:
+            raise NoFreeWorkersError(self._unavailable or "static_pool_exec: NoFreeWorkers")
         return result
 
     def _give_up(self, slot: _Slot) -> None:
         """Leave the line; a worker handed over meanwhile goes to the next in line."""
         if slot.handed is not None:
-            if slot.handed is not _STOPPED:
+            if slot.handed is not _STOPPED and slot.handed is not _UNAVAILABLE:
                 self.put(slot.handed)
         else:
             slot.gone = True  # skipped by put(); no O(n) removal from the line
@@ -194,6 +205,25 @@ class FreeList:
                 slot.hand(worker)
                 return
         self._idle.append(worker)
+
+    def set_unavailable(self, reason: str) -> None:
+        """No worker is alive and none can start (``reason``): fail takers at once.
+
+        Called by the PoolActor while a respawn keeps failing on an empty pool;
+        waiting requests fail now with ``reason`` (the HTTP plugin answers 503
+        with Retry-After), later ones without parking.
+        """
+        self._unavailable = reason
+        waiters = self._waiters
+        while waiters:
+            slot = waiters.popleft()
+            if not slot.gone:
+                self._parked -= 1
+                slot.hand(_UNAVAILABLE)
+
+    def set_available(self) -> None:
+        """A worker joined: takers wait in line again."""
+        self._unavailable = None
 
     def pause(self) -> None:
         """Make takers wait (a reset is rebuilding the pool)."""

@@ -187,6 +187,8 @@ class WorkerProcess:
     _readers: list[gevent.Greenlet] = field(default_factory=list)
     #: stdin/stdout are the relay (so stdout is not forwarded to the logs).
     pipes: bool = False
+    #: The server sent the live process a signal (a kill, exec_ttl, a stop timeout).
+    signalled: bool = False
 
     @property
     def pid(self) -> int:
@@ -308,8 +310,25 @@ class WorkerProcess:
         """SIGKILL the worker and everything left in its process group."""
         self.signal_group(signal.SIGKILL)
 
+    @property
+    def killed_from_outside(self) -> bool:
+        """It died of a signal the server did not send (an operator, the OOM killer)."""
+        code = self.popen.returncode
+        return code is not None and code < 0 and not self.signalled
+
+    def _running(self) -> bool:
+        """Alive, without reaping it (the exit watcher owns the reaping) and without yielding."""
+        if self.popen.returncode is not None:
+            return False
+        try:
+            return os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+        except ChildProcessError:  # reaped already
+            return False
+
     def signal_group(self, sig: int) -> None:
         pid = self.popen.pid
+        if not self.signalled and self._running():
+            self.signalled = True  # a signal to a dead process does not explain its death
         try:
             os.killpg(pid, sig)
         except (ProcessLookupError, PermissionError):

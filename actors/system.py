@@ -246,6 +246,7 @@ class ActorSystem:
             rpc=self.rpc.address if self.rpc is not None else None,
         )
         relay_timeout = server.relay_timeout if server is not None else 60.0
+        max_frame = (server.max_frame_size if server is not None else 256) << 20
 
         def spec() -> WorkerSpec:
             return WorkerSpec(
@@ -256,6 +257,7 @@ class ActorSystem:
                 allocate_timeout=cfg.allocate_timeout,
                 relay_timeout=relay_timeout,
                 max_jobs=cfg.max_jobs,
+                max_frame_size=max_frame,
                 listener=self.listener,
                 command_key=key,
             )

@@ -40,6 +40,7 @@ __all__ = [
     "Frame",
     "FrameError",
     "FrameReader",
+    "FrameTooLargeError",
     "RelayClosedError",
     "encode_data_frame",
     "encode_frame",
@@ -82,6 +83,22 @@ class FrameError(Exception):
         self.reason = reason
         self.received = received
         super().__init__(f"{reason}; bytes received: {received[:256]!r}")
+
+
+class FrameTooLargeError(FrameError):
+    """A frame header announced more payload than :attr:`FrameReader.max_payload`.
+
+    Raised on the header alone, before any payload byte is buffered, so a peer
+    announcing 4 GiB costs the reader nothing.  ``size`` is the announced payload
+    length, ``limit`` the cap in force.
+    """
+
+    def __init__(self, size: int, limit: int, header: bytes) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"frame announces {size} payload bytes, more than the {limit} allowed here", header
+        )
 
 
 class RelayClosedError(EOFError):
@@ -211,9 +228,10 @@ class FrameReader:
         self._recv = recv
         self._buf = bytearray()
         self.chunk = chunk
-        #: Refuse frames announcing more than this many payload bytes (None: no limit).
-        #: Set while the peer is not yet trusted, e.g. before the pid handshake, so a
-        #: stray client of a socket relay cannot make the server buffer 4 GiB.
+        #: Refuse frames announcing more than this many payload bytes (None: no limit),
+        #: with :class:`FrameTooLargeError` on the header. Tight during the pid handshake
+        #: (a stray client of a socket relay); ``server.max_frame_size`` afterwards, so a
+        #: worker cannot make the server buffer 4 GiB either.
         self.max_payload: int | None = None
 
     @property
@@ -240,11 +258,7 @@ class FrameReader:
         buf = self._buf
         hl, flags, size, byte10 = parse_header(bytes(buf[:HEADER_SIZE]))
         if self.max_payload is not None and size > self.max_payload:
-            raise FrameError(
-                f"frame announces {size} payload bytes, more than the {self.max_payload} "
-                "allowed here",
-                bytes(buf[:HEADER_SIZE]),
-            )
+            raise FrameTooLargeError(size, self.max_payload, bytes(buf[:HEADER_SIZE]))
         total = hl * 4 + size
         if len(buf) < total:
             self._fill(total)

@@ -116,6 +116,8 @@ class ServerConfig:
 
     ``command`` may be empty only when every pool has its own ``command``.
     ``relay_timeout`` is accepted for old configs; RoadRunner stopped using it.
+    ``max_frame_size`` (MiB) caps the payload a worker's frame may announce after
+    the handshake: a bigger header kills the worker before its payload is read.
     """
 
     command: list[str] = field(default_factory=list)
@@ -124,6 +126,7 @@ class ServerConfig:
     env: dict[str, str] = field(default_factory=dict)
     relay: str = "pipes"
     relay_timeout: float = 60.0
+    max_frame_size: int = 256
     on_init: OnInitConfig | None = None
 
 

@@ -28,6 +28,7 @@ Messages:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 import time
@@ -182,6 +183,8 @@ class PoolActor(GeventActor):
                 h.destroy(RetireReason.ABANDONED)
                 self._stop_worker(h)
             return False
+        if handles:
+            self.free.set_available()
         for h in handles:
             self._handles[h.pid] = h
             self.free.put(h)
@@ -260,6 +263,12 @@ class PoolActor(GeventActor):
                         }
                     },
                 )
+                reason = (
+                    f"static_pool_exec: NoFreeWorkers: no worker can start: {exc}; "
+                    f"retrying in {delay:g}s"
+                )
+                with contextlib.suppress(pykka.ActorDeadError):
+                    self._in_inbox(functools.partial(self._spawn_failed, reason))
                 gevent.sleep(delay)
                 if waited >= self.cfg.allocate_timeout:
                     delay = min(delay * 2, MAX_RESPAWN_BACKOFF)
@@ -269,6 +278,11 @@ class PoolActor(GeventActor):
             except pykka.ActorDeadError:
                 handle.actor.proxy().stop_worker(1.0)
             return
+
+    def _spawn_failed(self, reason: str) -> None:
+        """A replacement could not start: with no worker left, requests fail at once."""
+        if not self._handles and not self._destroyed and not self._resetting:
+            self.free.set_unavailable(reason)
 
     # -- retirement --------------------------------------------------------------------------
 

@@ -23,8 +23,10 @@ class CrashLoop:
     replaced as fast as it boots, burning CPU and flooding the logs.  The
     third such death in a row waits 0.25 s, then the wait doubles up to
     ``MAX_CRASH_LOOP_BACKOFF``; a planned exit, a worker that lived
-    ``HEALTHY_LIFETIME`` or a quiet minute resets the count.  Owned by the
-    PoolActor (called from its inbox only).
+    ``HEALTHY_LIFETIME`` or a quiet minute resets the count.  A worker killed
+    by a signal the server did not send after it served a request (an operator,
+    a chaos script, the OOM killer) did not crash-loop: it is replaced at once
+    and not counted.  Owned by the PoolActor (called from its inbox only).
     """
 
     __slots__ = ("_fast_deaths", "_last_fast_death")
@@ -38,6 +40,8 @@ class CrashLoop:
         now = time.monotonic()
         if handle.exit_expected or now - handle.created >= HEALTHY_LIFETIME:
             self._fast_deaths = 0
+            return 0.0
+        if handle.num_execs and handle.process.killed_from_outside:
             return 0.0
         if now - self._last_fast_death > QUIET_PERIOD:
             self._fast_deaths = 0

@@ -28,10 +28,18 @@ from actors.errors import (
     WorkerError,
 )
 from actors.freelist import FreeList
+from actors.fsm import State
 from actors.pool.actor import PoolActor
 from actors.pool.roster import Roster
 from actors.pool.stream import ResponseStream
-from actors.worker import RetireReason, Verdict, WorkerHandle, WorkerSpec, start_worker
+from actors.worker import (
+    RetireReason,
+    Verdict,
+    WorkerHandle,
+    WorkerSpec,
+    rss_bytes,
+    start_worker,
+)
 from relays.control import STOP_CONTEXT
 from relays.payload import Payload
 
@@ -39,6 +47,7 @@ __all__ = ["Pool"]
 
 _KEEP = Verdict.KEEP
 _STOP = Verdict.STOP
+_WORKING = State.WORKING
 
 
 class Pool:
@@ -70,6 +79,9 @@ class Pool:
         self.destroyed = False
         sup = cfg.supervisor
         self.exec_ttl = float(sup.exec_ttl) if sup is not None else 0.0
+        #: Bytes (0: off). Also checked on release, not only every watch_tick: a worker
+        #: that grows per request would otherwise overshoot by a tick's worth of requests.
+        self.memory_limit = (sup.max_worker_memory << 20) if sup is not None else 0
         self.supervisor: pykka.ActorRef[Any] | None = None
 
     def start(self) -> Pool:
@@ -209,6 +221,8 @@ class Pool:
             except pykka.ActorDeadError:
                 w.process.kill()
             return
+        if self.memory_limit and w.state is _WORKING and rss_bytes(w.pid) >= self.memory_limit:
+            w.invalidate(RetireReason.MEMORY)  # /proc/PID/statm: a few microseconds
         verdict = w.release()
         if verdict is _KEEP:
             self.free.put(w)

@@ -76,6 +76,7 @@ class WorkerActor(GeventActor):
             proc.wait(timeout=1)
             proc.close()
             raise
+        relay.max_frame_size = spec.max_frame_size  # trusted now, but not without bounds
         handle = WorkerHandle(proc, relay, jittered_max_jobs(spec.max_jobs), self.actor_ref)
         handle.mark_ready()
         self.handle = handle
@@ -253,20 +254,34 @@ def start_workers(specs: Sequence[WorkerSpec]) -> list[WorkerHandle]:
     killed meanwhile, the spawns in progress are killed too (their
     processes with them), so no worker is left without an owner.
     """
-    jobs = [gevent.spawn(start_worker, spec) for spec in specs]
+    # Each job returns its failure instead of raising it: a greenlet that dies of an
+    # exception has gevent's hub print a raw traceback, and a worker that cannot boot
+    # is an expected error, reported once, cleanly, by whoever called us.
+    jobs = [gevent.spawn(_try_start_worker, spec) for spec in specs]
     try:
         gevent.joinall(jobs)
     except BaseException:
         gevent.killall(jobs)
         raise
-    failed = [j for j in jobs if not j.successful()]
+    results = [j.value for j in jobs]
+    started = [r for r in results if isinstance(r, WorkerHandle)]
+    failed = [r for r in results if not isinstance(r, WorkerHandle)]
     if not failed:
-        return [j.value for j in jobs]
-    started = [j.value for j in jobs if j.successful()]
+        return started
     for h in started:
         h.destroy(RetireReason.ABANDONED)
     stop_workers(started, timeout=1.0)
-    exc = failed[0].exception
+    exc = failed[0]
     if isinstance(exc, PoolError):
         raise exc
+    if exc is None:  # the job was killed before it could answer
+        raise AllocateError("static_pool_allocate_workers: WorkerAllocate: the start was cancelled")
     raise AllocateError(f"static_pool_allocate_workers: WorkerAllocate: {exc}") from exc
+
+
+def _try_start_worker(spec: WorkerSpec) -> WorkerHandle | Exception:
+    """:func:`start_worker`, returning its failure instead of raising it."""
+    try:
+        return start_worker(spec)
+    except Exception as exc:
+        return exc

@@ -42,7 +42,14 @@ from actors.worker.reason import RetireReason, Verdict
 from actors.worker.usage import cpu_percent, rss_bytes
 from relays.control import PONG_FRAME, STREAM_STOP_FRAME
 from relays.errors import RelayError
-from relays.frame import PING, Frame, FrameError, RelayClosedError, encode_data_frame
+from relays.frame import (
+    PING,
+    Frame,
+    FrameError,
+    FrameTooLargeError,
+    RelayClosedError,
+    encode_data_frame,
+)
 from relays.payload import Payload
 
 if TYPE_CHECKING:
@@ -204,7 +211,7 @@ class WorkerHandle:
         try:
             self._relay.send(encode_data_frame(payload.context, payload.body, flags))
         except (OSError, RelayClosedError) as exc:
-            self.fail(RetireReason.BROKEN)
+            self._lost_relay()
             raise WorkerCrashedError(
                 f"sync_worker_send_frame: Network: {exc or 'relay closed'} "
                 f"(worker pid {self.pid} {self._process.describe_exit()})"
@@ -236,11 +243,20 @@ class WorkerHandle:
                 f"(exec_ttl={exec_ttl:g}s; worker pid {self.pid} was killed)"
             ) from None
         except RelayClosedError as exc:
-            self.fail(RetireReason.BROKEN)
-            self._process.wait(timeout=0.2)
+            self._lost_relay()
             raise WorkerCrashedError(
                 f"sync_worker_receive_frame: Network: EOF (worker pid {self.pid} "
                 f"{self._process.describe_exit()} while handling the request: {exc})"
+            ) from None
+        except FrameTooLargeError as exc:
+            # Refused on the header: nothing of the payload was buffered. Killing the
+            # worker is the only way to stop what it keeps streaming.
+            self.fail(RetireReason.BAD_FRAME)
+            raise WorkerProtocolError(
+                f"sync_worker_receive_frame: FrameTooLarge: worker pid {self.pid} announced "
+                f"a frame of {exc.size} bytes, over server.max_frame_size ({exc.limit} "
+                f"bytes); the worker was killed and will be replaced (send big answers "
+                f"as a stream, or raise server.max_frame_size)"
             ) from None
         except (FrameError, RelayError) as exc:
             self.fail(RetireReason.BROKEN)
@@ -310,6 +326,18 @@ class WorkerHandle:
         """Kill the worker now: its relay can no longer be trusted (``reason``: why)."""
         self._to(reason)
         self._process.kill()
+
+    def _lost_relay(self) -> None:
+        """The relay broke: most likely the process died.  Kill it only if it did not.
+
+        Waiting for the exit first (the usual case: a few milliseconds) keeps a
+        death that was not ours from looking like our kill, so the pool can tell
+        a worker killed from outside from a crash loop.
+        """
+        self._to(RetireReason.BROKEN)
+        if self._process.wait(timeout=0.2) is None:
+            self._process.kill()
+            self._process.wait(timeout=0.2)
 
     def release(self) -> Verdict:
         """The request is over: READY again (``KEEP``), or ``STOP`` it, or ``GONE``."""

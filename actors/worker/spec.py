@@ -14,10 +14,16 @@ if TYPE_CHECKING:
     from relays.dsn import RelayAddress
     from relays.server.socket import SocketListener
 
-__all__ = ["MAX_JOBS_JITTER", "WorkerSpec", "jittered_max_jobs"]
+__all__ = ["DEFAULT_MAX_FRAME_SIZE", "MAX_JOBS_JITTER", "WorkerSpec", "jittered_max_jobs"]
 
 #: Jitter added to max_jobs, in percent (RoadRunner: maxExecsPercentJitter).
 MAX_JOBS_JITTER = 15
+#: The default of ``server.max_frame_size``: far above any sane answer (a whole
+#: non-streamed response body is one frame), far below the 4 GiB a broken worker can
+#: announce. No plugin bounds what a worker answers (http.max_request_size bounds the
+#: request), so it is one server-wide cap; big files go out as stream chunks, each
+#: a frame of its own.
+DEFAULT_MAX_FRAME_SIZE = 256 << 20
 
 
 @dataclass
@@ -31,6 +37,8 @@ class WorkerSpec:
     allocate_timeout: float = 60.0
     relay_timeout: float = 60.0
     max_jobs: int = 0
+    #: Bytes: a frame from the worker announcing a bigger payload kills it (BAD_FRAME).
+    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
     #: The shared listener workers connect to (tcp/unix relays); None for pipes.
     listener: SocketListener | None = None
     command_key: str = "server.command"

@@ -13,7 +13,15 @@ import time
 import gevent
 
 from relays.errors import ProtocolError
-from relays.frame import HEADER_SIZE, Frame, FrameError, FrameReader, RelayClosedError, parse_header
+from relays.frame import (
+    HEADER_SIZE,
+    Frame,
+    FrameError,
+    FrameReader,
+    FrameTooLargeError,
+    RelayClosedError,
+    parse_header,
+)
 
 __all__ = ["Relay"]
 
@@ -53,6 +61,15 @@ class Relay:
         raise NotImplementedError
 
     @property
+    def max_frame_size(self) -> int | None:
+        """The largest payload a frame may announce (None: no limit)."""
+        return self._reader.max_payload
+
+    @max_frame_size.setter
+    def max_frame_size(self, limit: int | None) -> None:
+        self._reader.max_payload = limit
+
+    @property
     def closed(self) -> bool:
         """True once :meth:`close` ran."""
         return self._closed
@@ -62,12 +79,17 @@ class Relay:
 
         Bytes that are not a frame raise :class:`ProtocolError` (on pipes
         :class:`StdoutCorruptionError`) quoting what the worker wrote, which
-        is what the user needs to find the offending print.
+        is what the user needs to find the offending print.  A header announcing
+        more than ``max_frame_size`` raises :class:`FrameTooLargeError` as it is,
+        at once (no drain): the caller kills the worker, and the bytes it keeps
+        streaming are never read.
         """
         if self._closed:
             raise RelayClosedError("relay closed")
         try:
             return self._reader.read_frame()
+        except FrameTooLargeError:
+            raise
         except FrameError as exc:
             raise self._bad_frame(exc) from None
 

@@ -10,6 +10,7 @@ import gevent
 
 from relays.control import parse_pid_answer, pid_request
 from relays.errors import RelayTimeoutError
+from relays.frame import FrameTooLargeError
 from relays.server.base import Relay
 
 __all__ = ["HANDSHAKE_MAX_PAYLOAD", "handshake"]
@@ -38,12 +39,16 @@ def handshake(relay: Relay, timeout: float) -> int:
 
 def _ask_pid(relay: Relay, timeout: float) -> int:
     timer = gevent.Timeout(timeout)
-    reader = relay._reader
-    reader.max_payload = HANDSHAKE_MAX_PAYLOAD  # an untrusted peer until it answers
+    after = relay.max_frame_size
+    relay.max_frame_size = HANDSHAKE_MAX_PAYLOAD  # an untrusted peer until it answers
     try:
         with timer:
             relay.send(pid_request())
-            frame = relay.receive()
+            try:
+                frame = relay.receive()
+            except FrameTooLargeError as exc:
+                # Before the handshake a huge header is most likely text: quote it.
+                raise relay._bad_frame(exc) from None
     except gevent.Timeout as exc:
         if exc is not timer:
             raise
@@ -52,5 +57,5 @@ def _ask_pid(relay: Relay, timeout: float) -> int:
             f"({relay.kind} relay, pid {relay.pid or 'unknown'})"
         ) from None
     finally:
-        reader.max_payload = None
+        relay.max_frame_size = after
     return parse_pid_answer(frame)

@@ -10,7 +10,7 @@ from actors.config.model import OnInitConfig, ServerConfig
 from actors.config.schema.addresses import Relay
 from actors.config.schema.base import Section, SectionSchema
 from actors.config.schema.commands import Command, Env
-from actors.config.schema.fields import Bool, Duration, Str
+from actors.config.schema.fields import Bool, Duration, Int, Str
 
 __all__ = ["OnInitSchema", "ServerSchema"]
 
@@ -43,6 +43,8 @@ class ServerSchema(SectionSchema):
     env = Env()
     relay = Relay()
     relay_timeout = Duration(default=60.0)
+    #: MiB; 0 means the default. A goridge length field is 32 bits, so 4095 is the top.
+    max_frame_size = Int(zero=256, maximum=4095)
     on_init = Section(OnInitSchema)
 
     @post_load
