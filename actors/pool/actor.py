@@ -226,6 +226,14 @@ class PoolActor(GeventActor):
                 }
             },
         )
+        if delay and not self._handles:
+            # Nothing can serve until the backoff ends: waiting allocate_timeout would
+            # only hold every request hostage to a crash loop.
+            self.free.set_unavailable(
+                f"static_pool_exec: NoFreeWorkers: workers keep dying right after they "
+                f"start (last: pid {handle.pid} {handle.process.describe_exit()}); "
+                f"next start in {delay:g}s"
+            )
         self._start_respawn(delay)
 
     def _start_respawn(self, delay: float = 0.0) -> None:

@@ -35,11 +35,6 @@ BOOT = 5.0
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 9: empty pool fails fast with 503 (hard-core); until then a request "
-    "waits allocate_timeout while the workers crash-loop",
-    strict=False,
-)
 def test_crash_loop_fixed_on_disk(tmp_path: Path, chaos_seconds: float, report: Reporter) -> None:
     script = tmp_path / "app.py"
     script.write_text(GOOD_WORKER)

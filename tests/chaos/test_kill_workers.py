@@ -39,11 +39,6 @@ def _command(kind: str) -> tuple[list[str] | str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 9: external kills not counted as crash loops (hard-core); until then "
-    "SIGKILLed workers trigger the crash-loop backoff and the pool shrinks",
-    strict=False,
-)
 @pytest.mark.parametrize("kind", ["wsgi", "php"])
 def test_random_worker_sigkill_every_500ms(
     kind: str, tmp_path: Path, chaos_seconds: float, report: Reporter

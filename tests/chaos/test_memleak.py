@@ -26,11 +26,6 @@ SLACK_KIB = 4 << 10
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 9: memory checked after each request (hard-core); until then the "
-    "supervisor only looks every watch_tick and a fast leaker runs far past the limit",
-    strict=False,
-)
 def test_leaking_worker_is_recycled_at_the_limit(
     tmp_path: Path, chaos_seconds: float, report: Reporter
 ) -> None:

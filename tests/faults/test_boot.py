@@ -136,10 +136,12 @@ def test_boot_failure_loop_keeps_answering_no_free_workers_without_spinning(
     pool_harness, short_tmp
 ):
     flag, attempts = short_tmp / "fail", short_tmp / "attempts"
+    # A generous boot budget (a loaded machine may take seconds to start Python): requests
+    # no longer wait allocate_timeout once the pool is empty and cannot refill.
     pool = pool_harness.pool(
         "fault_pid",
         num_workers=2,
-        allocate_timeout="300ms",
+        allocate_timeout="10s",
         server={"env": {"FAIL_FLAG": str(flag), "ATTEMPTS_FILE": str(attempts)}},
     )
     flag.touch()
