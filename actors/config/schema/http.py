@@ -91,9 +91,9 @@ class HttpSchema(SectionSchema):
     #: link fits five times over, while a slowloris client trickling header bytes is cut after
     #: 10s instead of RoadRunner's 5 minutes.  0 or absent: the default.
     header_timeout = Duration(default=10.0)
-    #: Lowest average body rate in bytes/s, measured once a 10 s grace period after the head
-    #: has passed.  1024: five times below GPRS (~5 KB/s), the slowest link still in use, and
-    #: an average, so a mobile upload that stalls for a while during a hand-over is not cut;
+    #: Lowest average body rate in bytes/s, required once a 10 s grace period from the request's
+    #: first byte has passed.  1024: five times below GPRS (~5 KB/s), the slowest link still in
+    #: use, and an average, so a mobile upload that stalls for a while in a hand-over is not cut;
     #: a client trickling its body is cut after seconds, not after the 5 minute whole-request
     #: limit.  0 disables the check.
     min_body_rate = Int(minimum=0)

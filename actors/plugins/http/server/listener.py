@@ -26,8 +26,8 @@ _log = logging.getLogger("greenrunner.http")
 #: At most one "connections refused" log line per this many seconds (a flood of refused
 #: connections must not become a flood of log lines).
 REFUSED_LOG_INTERVAL = 60.0
-#: Once the head is in, how long a body may take before ``min_body_rate`` applies: slow starts
-#: (TCP slow start, a 100-continue round trip, a radio waking up) are not mistaken for trickles.
+#: From the first byte of a request, how long before ``min_body_rate`` applies to its body: slow
+#: starts (TCP slow start, a 100-continue round trip, a radio waking up) are not trickles.
 BODY_GRACE = 10.0
 
 #: What the server calls for every complete request, in the connection's greenlet.
@@ -46,10 +46,10 @@ class HttpServer:
 
     Against clients that hold connections for free: a request head must arrive within
     ``header_timeout`` seconds of its first byte, a body must keep an average of
-    ``min_body_rate`` bytes/s (0: no check) once ``body_grace`` seconds have passed, the whole
-    request must arrive within ``read_timeout``, and at most ``max_connections`` are open at
-    once (0: no limit; more are closed as soon as accepted, with one log line per
-    :data:`REFUSED_LOG_INTERVAL`).
+    ``min_body_rate`` bytes/s (0: no check) once ``body_grace`` seconds have passed since the
+    request began, the whole request must arrive within ``read_timeout``, and at most
+    ``max_connections`` are open at once (0: no limit; more are closed as soon as accepted,
+    with one log line per :data:`REFUSED_LOG_INTERVAL`).
     """
 
     def __init__(

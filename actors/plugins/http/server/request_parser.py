@@ -49,7 +49,6 @@ class RequestParser:
     __slots__ = (
         "_begin",
         "_body",
-        "_body_from",
         "_body_len",
         "_clen",
         "_continue",
@@ -84,7 +83,6 @@ class RequestParser:
         self._in_headers = False
         self._deadline = 0.0
         self._begin = 0.0
-        self._body_from = 0.0
         self._continue = False
         self._splice: bytes | None = None
         self._synthetic = False
@@ -147,9 +145,7 @@ class RequestParser:
         if self._synthetic:
             return
         self._in_headers = False
-        server = self.server
-        self._deadline = self._begin + server.read_timeout
-        self._body_from = time.monotonic() + server.body_grace
+        self._deadline = self._begin + self.server.read_timeout
         parser = self.parser
         version = parser.get_http_version()
         if version[0] != "1":
@@ -234,14 +230,15 @@ class RequestParser:
 
         The head has its own deadline (``header_timeout``); then the whole request has
         ``read_timeout``, and the body must also keep an average ``min_body_rate`` once
-        ``body_grace`` has passed: every body byte received pushes that deadline further.
+        ``body_grace`` has passed since the request began: every body byte received pushes
+        that deadline further.
         Called by the read loop only while a request is incomplete, so a request that
         arrives in one ``recv`` never pays for it.
         """
         deadline = self._deadline
         rate = self.server.min_body_rate
         if rate and not self._in_headers:
-            by_rate = self._body_from + self._body_len / rate
+            by_rate = self._begin + self.server.body_grace + self._body_len / rate
             if by_rate < deadline:
                 return by_rate
         return deadline
