@@ -163,6 +163,17 @@ def build_worker_env(
 
 LineSink = Callable[[int, bytes], None]
 
+#: Bytes read from a worker's stderr per wake-up, and lines logged before yielding the hub:
+#: each line is formatted on the hub (~10-20 us), so a turn costs a few milliseconds and a
+#: worker flooding its stderr cannot hold up requests for longer than that at a time.
+_READ_CHUNK = 16384
+_LINES_PER_TURN = 128
+#: How a turn yields: a timer, not ``sleep(0)``.  ``sleep(0)`` only queues a callback, and the
+#: hub runs queued callbacks back to back (it looks at the clock every 50 of them), so turns of
+#: a millisecond each still held the hub for hundreds of ms; a timer makes the loop poll, so
+#: every socket and timer that is ready gets its turn in between.
+_PAUSE = 0.0001
+
 
 def _default_sink(pid: int, line: bytes) -> None:
     try:
@@ -269,17 +280,23 @@ class WorkerProcess:
         try:
             while True:
                 try:
-                    chunk = gevent.os.nb_read(fd, 65536)
+                    chunk = gevent.os.nb_read(fd, _READ_CHUNK)
                 except OSError:
                     break
                 if not chunk:
                     break
                 pending += chunk
-                if b"\n" not in chunk:
-                    continue
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    self._emit(sink, pid, line)
+                if b"\n" in chunk:
+                    *lines, pending = pending.split(b"\n")
+                    for count, line in enumerate(lines, 1):
+                        self._emit(sink, pid, line)
+                        if not count % _LINES_PER_TURN:
+                            gevent.sleep(_PAUSE)
+                # nb_read returns at once while the pipe has data, so a worker writing without
+                # pause would keep this loop on the hub for as long as it writes: yield after
+                # every read.  A worker that outpaces us fills its pipe and waits (the
+                # writer thread drops and counts what its own queue cannot hold).
+                gevent.sleep(_PAUSE)
             if pending:
                 self._emit(sink, pid, pending)
         finally:

@@ -177,7 +177,13 @@ class UploadsConfig:
 @dataclass(frozen=True, slots=True)
 class HttpConfig:
     """The HTTP plugin. ``address`` is normalised to ``host:port`` (``:8080`` → ``0.0.0.0:8080``);
-    ``max_request_size`` is in MiB."""
+    ``max_request_size`` is in MiB.
+
+    The three limits below guard a public listener against clients that hold connections open
+    for free (slowloris); see ``actors/config/schema/http.py`` for why each default is safe:
+    ``header_timeout`` (seconds) to receive a whole request head, ``min_body_rate`` (bytes/s,
+    averaged after a grace period; 0 disables) for the body, ``max_connections`` open at once.
+    """
 
     address: str
     host: str
@@ -189,6 +195,9 @@ class HttpConfig:
     access_logs: bool = False
     uploads: UploadsConfig = field(default_factory=UploadsConfig)
     middleware: list[str] = field(default_factory=list)
+    header_timeout: float = 10.0
+    min_body_rate: int = 1024
+    max_connections: int = 10_000
 
 
 @dataclass(frozen=True, slots=True)

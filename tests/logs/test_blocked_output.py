@@ -212,6 +212,12 @@ def test_raw_mode_passes_worker_output_through_untouched(
         wait_listening(port, proc)
         workers = children(proc.pid)
         assert get(port, "/say")[:2] == (200, b"said")
+        # The worker's stderr is forwarded in bounded turns, so its lines may still be on the
+        # way after the response: stop only once the last one is out, or the server's own
+        # "stop signal received" line lands among them (right, but not what is checked).
+        deadline = time.monotonic() + 10
+        while b"last line\n" not in bytes(drain.data) and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert stop(proc) == 0
         drain.thread.join(30)
     finally:

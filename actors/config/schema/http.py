@@ -10,7 +10,7 @@ from marshmallow import post_load
 from actors.config.model import HttpConfig, UploadsConfig
 from actors.config.schema.addresses import Address
 from actors.config.schema.base import Section, SectionSchema
-from actors.config.schema.fields import Bool, Int, Str, StrList, status_code
+from actors.config.schema.fields import Bool, Duration, Int, Str, StrList, status_code
 from actors.config.schema.paths import warn
 from actors.config.schema.pool import PoolSchema
 
@@ -86,6 +86,21 @@ class HttpSchema(SectionSchema):
     access_logs = Bool()
     uploads = Section(UploadsSchema)
     middleware = _Middleware()
+    #: Time to receive a whole request head, from its first byte (idle keep-alive time is not
+    #: counted).  10s: a head is one or two packets, so even a 2 s round trip on a poor mobile
+    #: link fits five times over, while a slowloris client trickling header bytes is cut after
+    #: 10s instead of RoadRunner's 5 minutes.  0 or absent: the default.
+    header_timeout = Duration(default=10.0)
+    #: Lowest average body rate in bytes/s, required once a 10 s grace period from the request's
+    #: first byte has passed.  1024: five times below GPRS (~5 KB/s), the slowest link still in
+    #: use, and an average, so a mobile upload that stalls for a while in a hand-over is not cut;
+    #: a client trickling its body is cut after seconds, not after the 5 minute whole-request
+    #: limit.  0 disables the check.
+    min_body_rate = Int(minimum=0)
+    #: Open client connections at once; more are closed as soon as they are accepted, with one
+    #: log line per burst.  10,000 is far above what one process serves usefully and still well
+    #: below a usual ``ulimit -n`` raised for a server.  0 or absent: the default.
+    max_connections = Int(minimum=0, zero=10_000)
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> HttpConfig:

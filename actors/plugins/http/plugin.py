@@ -343,6 +343,9 @@ class HttpPluginActor(GeventActor):
             plugin.handler(),
             max_request_size=cfg.max_request_size * MIB,
             read_timeout=_READ_TIMEOUT,
+            header_timeout=cfg.header_timeout,
+            min_body_rate=cfg.min_body_rate,
+            max_connections=cfg.max_connections,
             access_log=plugin.access_log if cfg.access_logs else None,
             logger=log,
         )

@@ -35,6 +35,9 @@ _FAIR_BATCH = 4
 #: Closing with unread data makes the kernel send a RST, which can destroy the error response
 #: before the client reads it (Go waits 500 ms for the same reason: ``rstAvoidanceDelay``).
 _LINGER = 1.0
+#: ... and at most this many bytes of it (Go's ``maxPostHandlerReadBytes``): a client still
+#: pushing a body over ``max_request_size`` must not make the server read it all.
+_LINGER_BYTES = 256 * 1024
 
 
 class Connection(RequestParser):
@@ -94,7 +97,7 @@ class Connection(RequestParser):
             except BlockingIOError:
                 eager = 0
                 if self._in_message:
-                    timeout = self._deadline - time.monotonic()
+                    timeout = self._read_deadline() - time.monotonic()
                     if timeout <= 0:
                         self._answer_error(408, "")
                         return
@@ -119,7 +122,7 @@ class Connection(RequestParser):
             except OSError:
                 return
             else:
-                if self._in_message and time.monotonic() > self._deadline:
+                if self._in_message and time.monotonic() > self._read_deadline():
                     self._answer_error(408, "")  # a trickle that never needs to wait
                     return
                 eager += 1
@@ -241,13 +244,16 @@ class Connection(RequestParser):
         try:
             sock.shutdown(socket.SHUT_WR)
             deadline = time.monotonic() + _LINGER
-            while True:
+            budget = _LINGER_BYTES
+            while budget > 0:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 sock.settimeout(left)
-                if not sock.recv(RECV_SIZE):
+                got = len(sock.recv(min(RECV_SIZE, budget)))
+                if not got:
                     break
+                budget -= got
         except OSError:
             pass
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,13 @@ __all__ = ["AccessLog", "Handler", "HttpServer"]
 
 _log = logging.getLogger("greenrunner.http")
 
+#: At most one "connections refused" log line per this many seconds (a flood of refused
+#: connections must not become a flood of log lines).
+REFUSED_LOG_INTERVAL = 60.0
+#: From the first byte of a request, how long before ``min_body_rate`` applies to its body: slow
+#: starts (TCP slow start, a 100-continue round trip, a radio waking up) are not trickles.
+BODY_GRACE = 10.0
+
 #: What the server calls for every complete request, in the connection's greenlet.
 Handler = Callable[[HttpRequest, ResponseWriter], None]
 #: Called after every response: ``(request, status, bytes_sent, elapsed_seconds)``.
@@ -35,6 +43,13 @@ class HttpServer:
     ``access_log(request, status, bytes_sent, elapsed_seconds)``; nothing is timed or logged per
     request when it is ``None``.  ``max_request_size`` is in bytes, 0 means unlimited.
     ``write_timeout`` bounds each ``sendall`` (a client that stops reading is dropped).
+
+    Against clients that hold connections for free: a request head must arrive within
+    ``header_timeout`` seconds of its first byte, a body must keep an average of
+    ``min_body_rate`` bytes/s (0: no check) once ``body_grace`` seconds have passed since the
+    request began, the whole request must arrive within ``read_timeout``, and at most
+    ``max_connections`` are open at once (0: no limit; more are closed as soon as accepted,
+    with one log line per :data:`REFUSED_LOG_INTERVAL`).
     """
 
     def __init__(
@@ -48,6 +63,10 @@ class HttpServer:
         keepalive_timeout: float = 75.0,
         read_timeout: float = 60.0,
         write_timeout: float = 60.0,
+        header_timeout: float = 10.0,
+        min_body_rate: int = 1024,
+        body_grace: float = BODY_GRACE,
+        max_connections: int = 10_000,
         access_log: AccessLog | None = None,
         logger: logging.Logger | None = None,
         backlog: int = 1024,
@@ -58,6 +77,14 @@ class HttpServer:
         self.keepalive_timeout = keepalive_timeout
         self.read_timeout = read_timeout
         self.write_timeout = write_timeout
+        #: The deadline of a request head: the header timeout, never past the whole request's.
+        self.head_timeout = min(header_timeout, read_timeout)
+        self.min_body_rate = min_body_rate
+        self.body_grace = body_grace
+        self.max_connections = max_connections
+        #: Connections refused since the last "refused" log line, and when that line was.
+        self._refused = 0
+        self._refused_logged = -REFUSED_LOG_INTERVAL
         self.access_log = access_log
         self.logger = logger or _log
         #: Requests currently inside the handler.
@@ -89,6 +116,9 @@ class HttpServer:
         self.stopping = False
 
     def _accept(self, sock: Any, addr: tuple[str, int]) -> None:
+        if self.max_connections and len(self._conns) >= self.max_connections:
+            self._refuse(sock)
+            return
         with contextlib.suppress(OSError):  # a unix socket, or the peer is already gone
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = Connection(self, sock, (addr[0], addr[1]))  # IPv6 gives a 4-tuple
@@ -98,6 +128,24 @@ class HttpServer:
             return
         self._conns.add(conn)
         conn.run()
+
+    def _refuse(self, sock: Any) -> None:
+        """Close a connection over ``max_connections`` at once; say so, once per interval."""
+        with contextlib.suppress(OSError):
+            sock.close()
+        self._refused += 1
+        now = time.monotonic()
+        if now - self._refused_logged >= REFUSED_LOG_INTERVAL:
+            self.logger.warning(
+                "http: %d new connection(s) closed at once: %d connections are open, the "
+                "http.max_connections limit; raise http.max_connections if this load is expected "
+                "(next notice in %ds at the earliest)",
+                self._refused,
+                len(self._conns),
+                int(REFUSED_LOG_INTERVAL),
+            )
+            self._refused = 0
+            self._refused_logged = now
 
     def connection_closed(self, conn: Connection) -> None:
         """Forget ``conn`` (called by the connection itself once its socket is closed)."""

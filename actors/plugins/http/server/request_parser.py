@@ -47,6 +47,7 @@ class RequestParser:
     """
 
     __slots__ = (
+        "_begin",
         "_body",
         "_body_len",
         "_clen",
@@ -81,6 +82,7 @@ class RequestParser:
         self._in_message = False
         self._in_headers = False
         self._deadline = 0.0
+        self._begin = 0.0
         self._continue = False
         self._splice: bytes | None = None
         self._synthetic = False
@@ -109,7 +111,9 @@ class RequestParser:
         self._reset_message()
         self._in_message = True
         self._in_headers = True
-        self._deadline = time.monotonic() + self.server.read_timeout
+        # Until the head is complete the deadline is the (shorter) header deadline.
+        now = self._begin = time.monotonic()
+        self._deadline = now + self.server.head_timeout
 
     def on_url(self, url: bytes) -> None:
         if self._synthetic:
@@ -141,6 +145,7 @@ class RequestParser:
         if self._synthetic:
             return
         self._in_headers = False
+        self._deadline = self._begin + self.server.read_timeout
         parser = self.parser
         version = parser.get_http_version()
         if version[0] != "1":
@@ -219,6 +224,24 @@ class RequestParser:
                 method, url, path, query, version, self._headers, body, self.addr, keep_alive, host
             )
         )
+
+    def _read_deadline(self) -> float:
+        """When the request being read must be complete, as things stand.
+
+        The head has its own deadline (``header_timeout``); then the whole request has
+        ``read_timeout``, and the body must also keep an average ``min_body_rate`` once
+        ``body_grace`` has passed since the request began: every body byte received pushes
+        that deadline further.
+        Called by the read loop only while a request is incomplete, so a request that
+        arrives in one ``recv`` never pays for it.
+        """
+        deadline = self._deadline
+        rate = self.server.min_body_rate
+        if rate and not self._in_headers:
+            by_rate = self._begin + self.server.body_grace + self._body_len / rate
+            if by_rate < deadline:
+                return by_rate
+        return deadline
 
     def _fail(self, status: int, detail: str) -> None:
         if self._error is None:
