@@ -28,11 +28,6 @@ MARGIN = 2.0
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 9: header deadline http.header_timeout (hard-http); until then slow "
-    "clients keep their connections forever",
-    strict=False,
-)
 def test_slowloris_beside_normal_load(
     tmp_path: Path, chaos_seconds: float, report: Reporter
 ) -> None:
