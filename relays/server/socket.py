@@ -8,10 +8,7 @@ that pid, which is why a wrapper that forks (``sh -c``) cannot use sockets.
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
-import os
-import stat
 import time
 from collections.abc import Callable
 
@@ -21,17 +18,20 @@ import gevent.pool
 from gevent import socket
 
 from relays.dsn import RelayAddress
-from relays.errors import RelayError, RelayListenError, RelayTimeoutError
+from relays.errors import RelayError, RelayTimeoutError
 from relays.frame import FrameError, RelayClosedError
 from relays.server.base import Relay
 from relays.server.handshake import handshake
+from relays.server.listen import Bound, Listen, bind, remove_unix_socket
 
 __all__ = ["SocketListener", "SocketRelay"]
 
 log = logging.getLogger("greenrunner.server")
 
+#: A socket file in the relay's way is replaced, as RoadRunner does (no live check).
+_RELAY = Listen(key="server.relay", backlog=512)
+
 _MAX_READ = 1 << 20
-_BACKLOG = 512
 # How often wait_for() asks alive() whether the process it waits for still exists.
 _ALIVE_POLL = 0.05
 
@@ -96,7 +96,7 @@ class SocketListener:
         #: of such a misconfigured pool would leave one connection open for good.
         self.unclaimed_timeout = 60.0
         self._sock: socket.socket | None = None
-        self._inode: tuple[int, int] | None = None
+        self._bound: Bound | None = None
         self._accepter: gevent.Greenlet | None = None
         self._handshakes = gevent.pool.Group()
         self._slots: dict[int, gevent.event.AsyncResult] = {}
@@ -115,70 +115,12 @@ class SocketListener:
         """Bind, listen and start accepting; raises :class:`RelayListenError` with a fix."""
         if self._sock is not None:
             return
-        address = self.address
-        sock = self._bind_unix(address) if address.kind == "unix" else self._bind_tcp(address)
-        try:
-            sock.listen(_BACKLOG)
-        except OSError as exc:
-            sock.close()
-            raise RelayListenError(f"cannot listen on {address.raw} (server.relay): {exc}") from exc
-        self._sock = sock
+        bound = bind(self.address, _RELAY)
+        self._bound = bound
+        self.address = bound.address  # the real port when 0 was configured
+        self._sock = bound.sock
         self._accepter = gevent.spawn(self._accept_loop)
         log.debug("relay listener started", extra={"fields": {"relay": self.address.raw}})
-
-    def _bind_unix(self, address: RelayAddress) -> socket.socket:
-        path = address.path
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            pass
-        else:
-            if not stat.S_ISSOCK(st.st_mode):
-                what = {stat.S_IFDIR: "a directory", stat.S_IFREG: "a regular file"}.get(
-                    stat.S_IFMT(st.st_mode), "not a socket"
-                )
-                raise RelayListenError(
-                    f"cannot listen on {address.raw} (server.relay): {path} exists and is "
-                    f"{what}; refusing to remove it. Delete it yourself or pick another path"
-                )
-            # A socket left behind by a previous run that did not shut down cleanly.
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.bind(path)
-        except OSError as exc:
-            sock.close()
-            hint = ""
-            if len(os.fsencode(path)) >= 104:
-                hint = " (unix socket paths are limited to about 100 bytes; use a shorter one)"
-            raise RelayListenError(
-                f"cannot listen on {address.raw} (server.relay): {exc}{hint}"
-            ) from exc
-        st = os.stat(path)
-        self._inode = (st.st_dev, st.st_ino)
-        return sock
-
-    def _bind_tcp(self, address: RelayAddress) -> socket.socket:
-        family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            # Not SO_REUSEPORT: a second server on the same port must fail loudly.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((address.host, address.port))
-        except OSError as exc:
-            sock.close()
-            host = f"[{address.host}]" if family == socket.AF_INET6 else address.host
-            if exc.errno == errno.EADDRINUSE:
-                raise RelayListenError(
-                    f"address {host}:{address.port} is already in use (server.relay); "
-                    "pick a free port"
-                ) from exc
-            raise RelayListenError(f"cannot listen on {address.raw} (server.relay): {exc}") from exc
-        port = sock.getsockname()[1]
-        if port != address.port:
-            self.address = address.with_port(port)
-        return sock
 
     def _accept_loop(self) -> None:
         sock = self._sock
@@ -319,15 +261,8 @@ class SocketListener:
             if slot.ready():
                 slot.get().close()
         self._slots.clear()
-        if self.address.kind == "unix" and self._inode is not None:
-            try:
-                st = os.lstat(self.address.path)
-            except OSError:
-                return
-            # Only our own socket: another server may have taken over the path.
-            if stat.S_ISSOCK(st.st_mode) and (st.st_dev, st.st_ino) == self._inode:
-                with contextlib.suppress(OSError):
-                    os.unlink(self.address.path)
+        if self._bound is not None:
+            remove_unix_socket(self._bound)  # only our own: another server may own the path
 
     def __enter__(self) -> SocketListener:
         self.start()
