@@ -19,69 +19,7 @@ declare(strict_types=1);
 
 ini_set('display_errors', 'stderr');
 
-const VERSION = 0x01;
-const CONTROL = 0x01;
-const BYTE10_STOP = 0x02;
-const BYTE10_PONG = 0x08;
-
-/** Open the relay named by RR_RELAY: pipes, tcp://host:port or unix://path (goridge Relay::create). */
-function open_relay(): array
-{
-    $dsn = getenv('RR_RELAY') ?: 'pipes';
-    if ($dsn === 'pipes') {
-        return [STDIN, STDOUT];
-    }
-    if (!preg_match('#^(tcp|unix)://(.+)$#', $dsn, $m)) {
-        throw new RuntimeException("unsupported relay {$dsn}");
-    }
-    $socket = stream_socket_client($dsn, $errno, $error, 10);
-    if ($socket === false) {
-        throw new RuntimeException("cannot connect to {$dsn}: {$error}");
-    }
-    return [$socket, $socket];
-}
-
-/** Read exactly $n bytes; null when the server closed the relay. */
-function read_bytes($in, int $n): ?string
-{
-    $buffer = '';
-    while (strlen($buffer) < $n) {
-        $chunk = fread($in, $n - strlen($buffer));
-        if ($chunk === false || $chunk === '') {
-            return null;
-        }
-        $buffer .= $chunk;
-    }
-    return $buffer;
-}
-
-/** One frame as [flags, byte10, options, payload], or null on EOF. */
-function read_frame($in): ?array
-{
-    $header = read_bytes($in, 12);
-    if ($header === null) {
-        return null;
-    }
-    $h = unpack('Cvhl/Cflags/Llength/Lcrc/Cbyte10/Cbyte11', $header);
-    $optionsLength = (($h['vhl'] & 0x0F) - 3) * 4;
-    $rest = read_bytes($in, $optionsLength + $h['length']);
-    if ($rest === null) {
-        return null;
-    }
-    $options = $optionsLength > 0 ? array_values(unpack('L*', substr($rest, 0, $optionsLength))) : [];
-    return [$h['flags'], $h['byte10'], $options, substr($rest, $optionsLength)];
-}
-
-function write_frame($out, string $payload, int $flags, array $options = []): void
-{
-    $header = pack('CCL', VERSION << 4 | (count($options) + 3), $flags, strlen($payload));
-    $header .= pack('LCC', crc32($header), 0, 0);
-    foreach ($options as $option) {
-        $header .= pack('L', $option);
-    }
-    fwrite($out, $header . $payload);
-    fflush($out);
-}
+require __DIR__ . '/goridge.php';
 
 [$in, $out] = open_relay();
 while (($frame = read_frame($in)) !== null) {
