@@ -67,6 +67,8 @@ T = TypeVar("T")
 
 #: How long a failed replacement waits before the next try, at most.
 MAX_RESPAWN_BACKOFF = 30.0
+#: From this crash-loop pause on, an empty pool fails requests at once instead of holding them.
+FAIL_FAST_BACKOFF = 1.0
 #: How often an operation checks whether requests in flight have finished.
 IDLE_POLL = 0.05
 
@@ -226,9 +228,10 @@ class PoolActor(GeventActor):
                 }
             },
         )
-        if delay and not self._handles:
+        if delay >= FAIL_FAST_BACKOFF and not self._handles:
             # Nothing can serve until the backoff ends: waiting allocate_timeout would
-            # only hold every request hostage to a crash loop.
+            # only hold every request hostage to a crash loop.  Shorter pauses (the first
+            # deaths in a row, e.g. a burst of kills) are worth waiting for.
             self.free.set_unavailable(
                 f"static_pool_exec: NoFreeWorkers: workers keep dying right after they "
                 f"start (last: pid {handle.pid} {handle.process.describe_exit()}); "
