@@ -6,7 +6,6 @@ hub's threadpool, so the servers keep running on the test's hub.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -20,22 +19,10 @@ import pytest
 
 from actors import ActorSystem, Payload
 from relays.rpc import RPC
+from tests.support.http_client import fetch as get
 from tests.support.hub import wait_for
 
 WORKERS = Path(__file__).resolve().parents[1] / "workers"
-
-
-def get(address: tuple[str, int], path: str) -> tuple[int, bytes]:
-    def go() -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection(*address, timeout=20)
-        try:
-            conn.request("GET", path)
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
-
-    return gevent.get_hub().threadpool.apply(go)
 
 
 @pytest.fixture

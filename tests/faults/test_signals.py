@@ -7,35 +7,22 @@ worker process, busy or idle, may outlive the server.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
-import json
 import signal
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import gevent
 import gevent.subprocess
 import pytest
 
+from tests.support.http_client import address_from_log
 from tests.support.hub import spawn_call, wait_for
 from tests.support.procs import alive, children, kill_all
 from tests.support.workers import REPO, WORKERS
 
 WORKER = WORKERS / "http_app.py"
-
-
-def _address(log: Path) -> tuple[str, int] | None:
-    with contextlib.suppress(OSError):
-        for line in log.read_text().splitlines():
-            with contextlib.suppress(ValueError):
-                entry = json.loads(line)
-                if entry.get("msg") == "http server was started":
-                    host, _, port = entry["address"].rpartition(":")
-                    return host, int(port)
-    return None
 
 
 def _get(addr: tuple[str, int], path: str) -> int | str:
@@ -84,7 +71,7 @@ def test_second_signal_exits_at_once_and_leaves_no_worker(short_tmp, first, seco
         )
     workers: set[int] = set()
     try:
-        addr = wait_for(lambda: _address(log), timeout=30, what="the server to listen")
+        addr = wait_for(lambda: address_from_log(log), timeout=30, what="the server to listen")
         workers = wait_for(
             lambda: (
                 len(children(proc.pid, "http_app.py")) == 2 and children(proc.pid, "http_app.py")

@@ -7,37 +7,23 @@ same child watcher as everything else in this test process.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
-import json
 import signal
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import gevent
 import gevent.subprocess
 import pytest
 
-from tests.support.http_client import TIMEOUT
+from tests.support.http_client import TIMEOUT, address_from_log
 from tests.support.hub import spawn_call, wait_for
 from tests.support.procs import alive, children, kill_all
 from tests.support.workers import REPO, WORKERS
 
 NUM_WORKERS = 5
 REQUESTS = 10
-
-
-def _address(log: Path) -> tuple[str, int] | None:
-    with contextlib.suppress(OSError):
-        for line in log.read_text().splitlines():
-            with contextlib.suppress(ValueError):
-                entry = json.loads(line)
-                if entry.get("msg") == "http server was started":
-                    host, _, port = entry["address"].rpartition(":")
-                    return host, int(port)
-    return None
 
 
 def _slow_request(addr: tuple[str, int], seconds: float, sent: list[int]) -> tuple[int, bytes]:
@@ -87,7 +73,7 @@ def test_sigterm_under_load_finishes_in_flight_requests(short_tmp):
             stderr=err,
         )
     try:
-        addr = wait_for(lambda: _address(log), timeout=30, what="the server to listen")
+        addr = wait_for(lambda: address_from_log(log), timeout=30, what="the server to listen")
         wait_for(
             lambda: len(children(proc.pid)) == NUM_WORKERS, timeout=30, what="the workers to start"
         )

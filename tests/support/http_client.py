@@ -10,7 +10,10 @@ import contextlib
 import http.client
 import json
 import socket
+from pathlib import Path
 from typing import Any
+
+import gevent
 
 Addr = tuple[str, int]
 
@@ -158,3 +161,22 @@ class RawReader:
                 return out
             out.append(self.exactly(size))
             assert self.exactly(2) == b"\r\n", "chunk not followed by CRLF"
+
+
+def fetch(addr: Addr, path: str) -> tuple[int, bytes]:
+    """GET from a greenlet: the blocking client runs in the hub's threadpool, so a server on
+    the same hub keeps serving; returns ``(status, body)``."""
+    response = gevent.get_hub().threadpool.apply(get, (addr, path))
+    return response.status, response.body
+
+
+def address_from_log(log: Path) -> Addr | None:
+    """The address of a JSON-logging server's http plugin, once its start line is written."""
+    with contextlib.suppress(OSError):
+        for line in log.read_text().splitlines():
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if entry.get("msg") == "http server was started":
+                    host, _, port = entry["address"].rpartition(":")
+                    return host, int(port)
+    return None

@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 
-import gevent
-
+from tests.support.http_client import fetch as get
 from tests.tcp.harness import TcpHarness
-
-
-def get(address: tuple[str, int], path: str) -> tuple[int, bytes]:
-    def go() -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection(*address, timeout=20)
-        try:
-            conn.request("GET", path)
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
-
-    return gevent.get_hub().threadpool.apply(go)
 
 
 def test_metrics_status_and_informer_see_the_tcp_pool(tcp: TcpHarness) -> None:
