@@ -76,3 +76,30 @@ function write_frame($out, string $payload, int $flags, array $options = []): vo
     fwrite($out, $header . $payload);
     fflush($out);
 }
+
+/**
+ * The next request as [context, body], answering control frames on the way; null once the
+ * server asks the worker to stop or closes the relay (what Worker::waitPayload does).
+ */
+function wait_payload($in, $out): ?array
+{
+    while (($frame = read_frame($in)) !== null) {
+        [$flags, $byte10, $options, $payload] = $frame;
+        if ($flags & CONTROL) {
+            $command = json_decode($payload, true);
+            if (!empty($command['stop'])) {
+                return null;
+            }
+            if (!empty($command['pid'])) {
+                write_frame($out, json_encode(['pid' => getmypid()]), CONTROL);
+            }
+            continue;
+        }
+        if ($byte10 & (BYTE10_STOP | BYTE10_PONG)) {
+            continue; // stream leftovers: these workers never stream
+        }
+        $contextLength = $options[0] ?? 0;
+        return [substr($payload, 0, $contextLength), substr($payload, $contextLength)];
+    }
+    return null;
+}

@@ -22,22 +22,8 @@ ini_set('display_errors', 'stderr');
 require __DIR__ . '/goridge.php';
 
 [$in, $out] = open_relay();
-while (($frame = read_frame($in)) !== null) {
-    [$flags, $byte10, $options, $payload] = $frame;
-    if ($flags & CONTROL) {
-        $command = json_decode($payload, true);
-        if (!empty($command['stop'])) {
-            break;
-        }
-        if (!empty($command['pid'])) {
-            write_frame($out, json_encode(['pid' => getmypid()]), CONTROL);
-        }
-        continue;
-    }
-    if ($byte10 & (BYTE10_STOP | BYTE10_PONG)) {
-        continue; // stream leftovers: this worker never streams
-    }
-    $request = json_decode(substr($payload, 0, $options[0] ?? 0), true);
+while (($next = wait_payload($in, $out)) !== null) {
+    $request = json_decode($next[0], true);
     $context = json_encode(['status' => 200, 'headers' => ['Content-Type' => ['text/plain']]]);
     $body = sprintf(
         "Hello from raw PHP %s (pid %d): %s %s\n",

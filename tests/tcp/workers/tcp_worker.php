@@ -95,22 +95,7 @@ if (getenv('RR_MODE') !== 'tcp') {
 }
 $app = getenv('TCP_APP') === 'chat' ? 'chat_app' : 'echo_app';
 [$in, $out] = open_relay();
-while (($frame = read_frame($in)) !== null) {
-    [$flags, $byte10, $options, $payload] = $frame;
-    if ($flags & CONTROL) {
-        $command = json_decode($payload, true);
-        if (!empty($command['stop'])) {
-            break;
-        }
-        if (!empty($command['pid'])) {
-            write_frame($out, json_encode(['pid' => getmypid()]), CONTROL);
-        }
-        continue;
-    }
-    if ($byte10 & (BYTE10_STOP | BYTE10_PONG)) {
-        continue;
-    }
-    $headerLength = $options[0] ?? 0;
-    $request = json_decode(substr($payload, 0, $headerLength), true, 512, JSON_THROW_ON_ERROR);
-    $app($out, $request, substr($payload, $headerLength));
+while (($next = wait_payload($in, $out)) !== null) {
+    $request = json_decode($next[0], true, 512, JSON_THROW_ON_ERROR);
+    $app($out, $request, $next[1]);
 }
