@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 from actors.plugins.http.server.listener import HttpServer
 from actors.plugins.http.server.request import HttpRequest
-from actors.plugins.http.server.response import ResponseWriter
+from actors.plugins.http.server.writer import Writer
 
 __all__ = ["Answer", "Endpoint", "Route", "split_address"]
 
@@ -82,7 +82,7 @@ class Endpoint:
         """Stop accepting; requests being answered get ``timeout`` seconds to finish."""
         self._server.stop(timeout)
 
-    def _handle(self, request: HttpRequest, writer: ResponseWriter) -> None:
+    def _handle(self, request: HttpRequest, writer: Writer) -> None:
         path = request.path.decode("latin-1")
         query = parse_qs(request.query.decode("latin-1"), keep_blank_values=True)
         status, headers, body = self._route(path, query)

@@ -34,7 +34,7 @@ from actors.plugins.http.context.response import (
 from actors.plugins.http.forms.errors import FormError
 from actors.plugins.http.server.listener import HttpServer
 from actors.plugins.http.server.request import HttpRequest
-from actors.plugins.http.server.response import ResponseWriter
+from actors.plugins.http.server.writer import Writer
 from actors.runtime import GeventActor
 from relays.frame import CODEC_JSON
 from relays.payload import Payload
@@ -92,7 +92,7 @@ class HttpPlugin:
 
     # -- the request path --------------------------------------------------------------
 
-    def handler(self) -> Callable[[HttpRequest, ResponseWriter], None]:
+    def handler(self) -> Callable[[HttpRequest, Writer], None]:
         """The server's handler: :meth:`handle`, wrapped only by the middleware listed.
 
         Chosen once at start, so a middleware that is not in ``http.middleware`` costs
@@ -104,7 +104,7 @@ class HttpPlugin:
         series = self._http_metrics = metrics.http_metrics()
         handle = self.handle
 
-        def measured(req: HttpRequest, resp: ResponseWriter) -> None:
+        def measured(req: HttpRequest, resp: Writer) -> None:
             started = time.monotonic()
             series.request_started()
             try:
@@ -114,7 +114,7 @@ class HttpPlugin:
 
         return measured
 
-    def handle(self, req: HttpRequest, resp: ResponseWriter) -> None:
+    def handle(self, req: HttpRequest, resp: Writer) -> None:
         """Run one request through the pool and write the worker's answer (server's Handler)."""
         cfg = self.cfg
         content_type = req.header("content-type")
@@ -163,7 +163,7 @@ class HttpPlugin:
             },
         )
 
-    def _exec(self, resp: ResponseWriter, payload: Payload) -> None:
+    def _exec(self, resp: Writer, payload: Payload) -> None:
         pool = self.pool
         assert pool is not None, "the listener starts only once the pool exists"
         try:
@@ -194,7 +194,7 @@ class HttpPlugin:
         finally:
             stream.close()  # a stream not read to its end is stopped, its worker released
 
-    def _relay_response(self, resp: ResponseWriter, stream: ResponseStream) -> None:
+    def _relay_response(self, resp: Writer, stream: ResponseStream) -> None:
         trailers = None
         for chunk in stream:
             if resp.client_gone.is_set() and not chunk.end_of_stream:
@@ -231,7 +231,7 @@ class HttpPlugin:
 
     def _fail(
         self,
-        resp: ResponseWriter,
+        resp: Writer,
         status: int,
         exc: Exception,
         retry_after: bool = False,

@@ -17,7 +17,7 @@ from gevent.server import StreamServer
 
 from actors.plugins.http.server.connection import Connection
 from actors.plugins.http.server.request import HttpRequest
-from actors.plugins.http.server.response import ResponseWriter
+from actors.plugins.http.server.writer import Writer
 
 __all__ = ["AccessLog", "Handler", "HttpServer"]
 
@@ -31,7 +31,7 @@ REFUSED_LOG_INTERVAL = 60.0
 BODY_GRACE = 10.0
 
 #: What the server calls for every complete request, in the connection's greenlet.
-Handler = Callable[[HttpRequest, ResponseWriter], None]
+Handler = Callable[[HttpRequest, Writer], None]
 #: Called after every response: ``(request, status, bytes_sent, elapsed_seconds)``.
 AccessLog = Callable[[HttpRequest, int, int, float], None]
 

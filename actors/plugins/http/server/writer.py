@@ -1,0 +1,63 @@
+"""What a handler writes a response through: the one interface every protocol front implements.
+
+The HTTP/1.1 :class:`~actors.plugins.http.server.response.ResponseWriter` is one implementation;
+an HTTP/2 stream writer and the response-changing middleware (gzip, sendfile, headers) are
+others.  Handlers and middleware are typed against :class:`Writer` only, so a middleware never
+depends on which front (HTTP/1.1, TLS, HTTP/2) carries the response.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from gevent.event import Event
+
+from actors.plugins.http.server.response_head import Headers
+
+__all__ = ["Writer"]
+
+
+class Writer(Protocol):
+    """One response being written; see :class:`~.response.ResponseWriter` for the semantics."""
+
+    #: Set when the client went away (a failed send, or the peer closed while waiting).
+    client_gone: Event
+    #: True once :meth:`start` recorded a final status (it may not be on the wire yet).
+    started: bool
+    #: True once :meth:`finish` or :meth:`abort` ended the response.
+    finished: bool
+    #: The final status recorded by :meth:`start` (0 before).
+    status: int
+    #: Bytes of the response put on the wire so far (for the access log and metrics).
+    bytes_sent: int
+    #: Whether the connection stays open after this response (a handler may clear it).
+    keep_alive: bool
+
+    @property
+    def head_sent(self) -> bool:
+        """True once the status line is on the wire (the status can no longer change)."""
+        ...
+
+    def send_informational(self, status: int, headers: Headers) -> None:
+        """Send a 1xx response (not 101) ahead of the final one."""
+        ...
+
+    def start(self, status: int, headers: Headers) -> None:
+        """Record the final status and headers; they leave with the first write or finish."""
+        ...
+
+    def override(self, status: int, headers: Headers) -> None:
+        """Replace what :meth:`start` recorded while nothing is on the wire yet."""
+        ...
+
+    def write(self, chunk: bytes) -> None:
+        """Stream ``chunk`` now (the head leaves with the first one)."""
+        ...
+
+    def finish(self, body: bytes = b"", trailers: Headers | None = None) -> None:
+        """End the response, with a last body part and optional trailers."""
+        ...
+
+    def abort(self) -> None:
+        """Give up: nothing more is sent, the connection (or stream) is reset."""
+        ...

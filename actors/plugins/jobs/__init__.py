@@ -1,0 +1,1 @@
+"""RoadRunner's ``jobs`` plugin: pipelines (memory, amqp) consumed by one worker pool."""
