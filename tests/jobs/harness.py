@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 WORKERS = Path(__file__).resolve().parent / "workers"
 PY_WORKER = [sys.executable, str(WORKERS / "app.py")]
-PHP_WORKER = ["php", str(WORKERS / "jobs_worker.php")]
+PHP_WORKER = ["php", str(Path(__file__).resolve().parents[2] / "examples" / "php" / "jobs_worker.php")]
 
 needs_php = pytest.mark.skipif(
     shutil.which("php") is None,
@@ -116,8 +116,9 @@ class JobsHarness:
         """Wait until at least ``count`` jobs were received; fails with what came."""
         deadline = time.monotonic() + timeout
         while True:
-            jobs = self.received()
-            if len(jobs) >= count or time.monotonic() > deadline:
+            lines = self.log.read_bytes().count(b"\n") if self.log.exists() else 0
+            if lines >= count or time.monotonic() > deadline:
+                jobs = self.received()
                 assert len(jobs) >= count, f"{len(jobs)} of {count} jobs received: {jobs[-5:]}"
                 return jobs
             gevent.sleep(0.05)
