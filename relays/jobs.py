@@ -1,4 +1,4 @@
-"""The jobs SDK: consume jobs in a worker, push them from anywhere (PHP's ``spiral/roadrunner-jobs``).
+"""The jobs SDK: consume jobs in a worker, push them from anywhere (``spiral/roadrunner-jobs``).
 
 A consumer (a worker of the ``jobs`` pool)::
 

@@ -28,7 +28,10 @@ T = TypeVar("T")
 
 WORKERS = Path(__file__).resolve().parent / "workers"
 PY_WORKER = [sys.executable, str(WORKERS / "app.py")]
-PHP_WORKER = ["php", str(Path(__file__).resolve().parents[2] / "examples" / "php" / "jobs_worker.php")]
+PHP_WORKER = [
+    "php",
+    str(Path(__file__).resolve().parents[2] / "examples" / "php" / "jobs_worker.php"),
+]
 
 needs_php = pytest.mark.skipif(
     shutil.which("php") is None,

@@ -56,8 +56,10 @@ def test_lower_priority_runs_first_and_zero_takes_the_pipeline_priority(
     jobs: JobsHarness,
 ) -> None:
     jobs.start(
-        {"low": {"driver": "memory", "config": {"priority": 1}}, "high": {"driver": "memory",
-         "priority": 50}},  # fmt: skip
+        {
+            "low": {"driver": "memory", "config": {"priority": 1}},
+            "high": {"driver": "memory", "priority": 50},
+        },
         num_workers=1,
         num_pollers=1,
     )

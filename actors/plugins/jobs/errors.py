@@ -7,11 +7,14 @@ and scripts match on these strings, so Greenrunner builds them the same way.
 
 from __future__ import annotations
 
+from actors.rpc.errors import ServiceError
+
 __all__ = ["JobsError", "wrap"]
 
 
-class JobsError(Exception):
-    """A jobs operation failed; ``str()`` is RoadRunner's text for it."""
+class JobsError(ServiceError):
+    """A jobs operation failed; ``str()`` is RoadRunner's text for it (an expected failure:
+    the RPC server replies with it and logs it at debug level only)."""
 
     def __init__(self, text: str, *, nested: bool = False) -> None:
         super().__init__(text)

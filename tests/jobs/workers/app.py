@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from relays.jobs import Consumer  # noqa: E402
-from relays.payload import Payload  # noqa: E402
+from relays.jobs import Consumer
+from relays.payload import Payload
 
 
 def first_time(job_id: str) -> bool:
