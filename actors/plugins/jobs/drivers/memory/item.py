@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from actors.plugins.jobs.driver import Headers
+from actors.status.report import encode as go_json
 
 if TYPE_CHECKING:
     from actors.plugins.jobs.drivers.memory.driver import MemoryDriver
@@ -51,19 +51,18 @@ class MemoryItem:
         return self._driver.name
 
     def context(self) -> bytes:
-        """``{"id", "job", "driver", "queue", "headers", "pipeline"}``, compact JSON."""
-        return json.dumps(
+        """``{"id", "job", "driver", "queue", "headers", "pipeline"}`` as Go marshals it:
+        compact, header names sorted (a Go map), ``<>&`` escaped."""
+        return go_json(
             {
                 "id": self.id,
                 "job": self.name,
                 "driver": "memory",
                 "queue": self._driver.name,
-                "headers": self.headers,
+                "headers": dict(sorted(self.headers.items())),
                 "pipeline": self._driver.name,
-            },
-            separators=(",", ":"),
-            ensure_ascii=False,
-        ).encode("utf-8")
+            }
+        )
 
     def ack(self) -> None:
         self._driver.done(self)
