@@ -46,6 +46,7 @@ def test_ten_thousand_jobs_are_each_consumed_once_with_payload_and_headers(
         assert job["pipeline"] == "default"
         assert job["driver"] == "memory"
         assert job["queue"] == "default"
+        assert job["mode"] == "jobs"
     state = jobs.wait_state(lambda s: s["Active"] == 0)
     assert state["Ready"] is True
     assert elapsed < 30, f"10,000 jobs took {elapsed:.1f}s"

@@ -47,6 +47,7 @@ def main() -> None:
                 json.dumps(
                     {
                         "pid": os.getpid(),
+                        "mode": os.environ.get("RR_MODE"),
                         "id": task.id,
                         "name": task.name,
                         "payload": task.payload.decode("utf-8", "replace"),
