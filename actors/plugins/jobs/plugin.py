@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 from marshmallow import ValidationError
 
+from actors.config.schema.jobs import load_pipeline, unknown_driver_message
 from actors.plugins.jobs.driver import Driver, Job, PipelineState
 from actors.plugins.jobs.drivers import DRIVERS
 from actors.plugins.jobs.errors import JobsError, plain, wrap
@@ -96,8 +97,6 @@ class JobsPlugin:
         """Build ``config``'s driver and register it; run it if it is in ``jobs.consume``."""
         factory = DRIVERS.get(config.driver)
         if factory is None:
-            from actors.config.schema.jobs import unknown_driver_message
-
             raise plain(unknown_driver_message(config.driver))
         pipeline = Pipeline(config, factory(config, self.queue, log))
         self.pipelines[pipeline.name] = pipeline
@@ -156,8 +155,6 @@ class JobsPlugin:
 
     def declare(self, settings: dict[str, str]) -> None:
         """A new pipeline from ``jobs.Declare``'s string map (``driver``, ``name``, ...)."""
-        from actors.config.schema.jobs import load_pipeline
-
         name = settings.get("name", "")
         driver = settings.get("driver", "")
         if not driver:

@@ -85,24 +85,21 @@ class Pollers:
     def run(self, item: Item) -> None:
         """One job: to a worker, then ack/nack/requeue from its answer."""
         started = time.monotonic()
-        fields = {"ID": item.id, "pipeline": item.pipeline, "driver": item.driver}
         if item.auto_ack:
-            _settle(item.ack, fields)
+            _settle(item.ack, item, _ACK_FAILED)
         try:
             payload = Payload(item.payload, item.context(), CODEC_RAW)
+        except Exception as exc:  # a driver's context that cannot be built: RoadRunner nacks
+            self._failed(item, "job marshal error", exc, started)
+            return
+        try:
             stream = self.pool().stream(payload)
             first = next(stream)
             if not stream.done:
                 stream.cancel()
                 raise PoolError("jobs: a streamed answer is not supported, answer with one frame")
         except (PoolError, Cancelled) as exc:
-            self.metrics.jobs_err += 1
-            log.error(
-                "job processed with errors",
-                extra={"fields": {**fields, "error": str(exc), "elapsed": _since(started)}},
-            )
-            if not item.auto_ack:
-                _settle(item.nack, fields)
+            self._failed(item, "job processed with errors", exc, started)
             return
         if item.auto_ack:
             self.metrics.jobs_ok += 1
@@ -113,35 +110,52 @@ class Pollers:
             self.metrics.jobs_err += 1
             log.error(
                 "response handler error: job acknowledged, but contains error",
-                extra={"fields": {**fields, "error": str(exc), "response": first.body[:256]}},
+                extra={
+                    "fields": {**_fields(item), "error": str(exc), "response": first.body[:256]}
+                },
             )
-            _settle(item.ack, fields)
+            _settle(item.ack, item, _ACK_FAILED)
             return
         except Exception as exc:
             self.metrics.jobs_err += 1
             log.error(
                 "acknowledge error, job might be missed",
-                extra={"fields": {**fields, "error": str(exc)}},
+                extra={"fields": {**_fields(item), "error": str(exc)}},
             )
             return
         self.metrics.jobs_ok += 1
-        log.debug(
-            "job was processed successfully",
-            extra={"fields": {**fields, "elapsed": _since(started)}},
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "job was processed successfully",
+                extra={"fields": {**_fields(item), "elapsed": _since(started)}},
+            )
+
+    def _failed(self, item: Item, message: str, exc: BaseException, started: float) -> None:
+        """The job did not get an answer: count it, log it, nack it (unless auto-acked)."""
+        self.metrics.jobs_err += 1
+        log.error(
+            message,
+            extra={"fields": {**_fields(item), "error": str(exc), "elapsed": _since(started)}},
         )
+        if not item.auto_ack:
+            _settle(item.nack, item, _NACK_FAILED)
 
 
-def _settle(action: Callable[[], None], fields: dict[str, Any]) -> None:
-    """Ack or nack, logging a driver failure instead of killing the poller."""
+def _fields(item: Item) -> dict[str, Any]:
+    """What a log line says about a job."""
+    return {"ID": item.id, "pipeline": item.pipeline, "driver": item.driver}
+
+
+def _settle(action: Callable[[], None], item: Item, failure: str) -> None:
+    """Ack or nack, logging a driver failure (``failure``) instead of killing the poller."""
     try:
         action()
     except Exception as exc:
-        log.error(
-            "negatively acknowledge failed"
-            if "nack" in getattr(action, "__name__", "")
-            else "acknowledge failed, job might be lost",
-            extra={"fields": {**fields, "error": str(exc)}},
-        )
+        log.error(failure, extra={"fields": {**_fields(item), "error": str(exc)}})
+
+
+_ACK_FAILED = "acknowledge failed, job might be lost"
+_NACK_FAILED = "negatively acknowledge failed"
 
 
 def _since(started: float) -> str:
