@@ -131,6 +131,18 @@ def test_worker_error_nacks_bad_answer_and_empty_body_ack(jobs: JobsHarness) -> 
     assert (metrics.jobs_ok, metrics.jobs_err) == (1, 2)
 
 
+def test_a_streamed_answer_nacks_and_auto_ack_acks_before_running(jobs: JobsHarness) -> None:
+    jobs.start()
+    jobs.call(lambda j: j.connect("default").push("stream", b"", id="s"))
+    jobs.call(lambda j: j.connect("default").push("nack-requeue", b"", id="a", auto_ack=True))
+    jobs.wait_received(2)
+    jobs.wait_state(lambda s: s["Active"] == 0)
+    gevent_sleep(0.5)  # an auto-acked job is not requeued, whatever the worker answers
+    assert sorted(job["id"] for job in jobs.received()) == ["a", "s"]
+    metrics = jobs.system.plugins["jobs"].metrics
+    assert (metrics.jobs_ok, metrics.jobs_err) == (1, 1)
+
+
 def test_pause_stops_consumption_and_resume_restarts_it(jobs: JobsHarness) -> None:
     jobs.start()
     jobs.call(lambda j: j.pause("default"))

@@ -73,3 +73,18 @@ def test_delays_pause_and_stop() -> None:
     assert (driver.state().active, driver.state().delayed) == (1, 0)  # item 1 still in flight
     with pytest.raises(JobsError, match="in_memory_push: no such pipeline: p"):
         driver.push(job(4))
+
+
+def test_a_full_shared_queue_holds_the_jobs_in_the_pipeline() -> None:
+    queue = PriorityQueue(capacity=2)
+    driver = MemoryDriver(MemoryPipelineConfig("p"), queue)
+    for n in range(5):
+        driver.push(job(n))
+    driver.run()
+    gevent.sleep(0.05)
+    assert len(queue) == 2 and driver.state().active == 5
+    first = queue.extract(timeout=1)
+    gevent.sleep(0.05)
+    assert first is not None and first.id == "0"
+    assert len(queue) == 2  # room again: the next one came in
+    assert [i.id for i in (queue.extract(timeout=1) for _ in range(4)) if i] == ["1", "2", "3", "4"]

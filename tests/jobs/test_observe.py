@@ -96,7 +96,9 @@ def test_stop_lets_running_jobs_finish_and_drops_the_queued_ones(jobs: JobsHarne
     assert len(jobs.received()) == 1
 
 
-def cli(jobs: JobsHarness, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(
+    jobs: JobsHarness, tmp: Path, *args: str, command: str = "jobs"
+) -> subprocess.CompletedProcess[str]:
     """``python -m actors.main jobs ...`` against the harness' server (the hub keeps serving)."""
     config = tmp / "cli.rr.yaml"
     config.write_text(f'version: "3"\nrpc:\n  listen: {jobs.address}\n')
@@ -104,7 +106,7 @@ def cli(jobs: JobsHarness, tmp: Path, *args: str) -> subprocess.CompletedProcess
     # gevent's subprocess: the hub reaps children, so a thread's subprocess.run would see
     # ECHILD and report exit status 0 whatever the command returned.
     result: subprocess.CompletedProcess[str] = gevent.subprocess.run(
-        [sys.executable, "-m", "actors.main", "jobs", "-c", str(config), *args],
+        [sys.executable, "-m", "actors.main", command, "-c", str(config), *args],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     return result
@@ -127,6 +129,7 @@ def test_the_cli_pauses_resumes_lists_and_destroys(jobs: JobsHarness, tmp_path: 
     assert (done.returncode, done.stdout) == (0, "")
     assert [s["Ready"] for s in jobs.system.plugins["jobs"].jobs_state()] == [True, False]
     done = cli(jobs, tmp_path, "list")
+    assert done.returncode == 0, done.stderr
     assert "| a           |" in done.stdout and "| b           |" in done.stdout
     done = cli(jobs, tmp_path, "destroy", "b")
     assert done.returncode == 0 and "| b " in done.stdout
@@ -138,3 +141,16 @@ def test_the_cli_pauses_resumes_lists_and_destroys(jobs: JobsHarness, tmp_path: 
     assert done.returncode == 1 and "incorrect command usage" in done.stderr
     done = cli(jobs, tmp_path)
     assert done.returncode == 2 and "pause, resume, destroy or list" in done.stderr
+
+
+def test_greenrunner_workers_shows_the_jobs_table(jobs: JobsHarness, tmp_path: Path) -> None:
+    jobs.start({"mail": {"driver": "memory"}, "idle": {"driver": "memory"}}, consume=["mail"])
+    done = cli(jobs, tmp_path, "jobs", command="workers")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "Workers of [jobs]:" in lines and "Jobs of [jobs]:" in lines
+    table = lines[lines.index("Jobs of [jobs]:") + 1 :]
+    assert any("PIPELINE" in line and "RESERVED" in line for line in table)
+    rows = [line for line in table if "memory" in line]
+    assert [r.split("|")[1].strip() for r in rows] == ["PAUSED/STOPPED", "READY"]
+    assert [r.split("|")[2].strip() for r in rows] == ["idle", "mail"]

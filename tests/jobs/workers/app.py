@@ -8,7 +8,8 @@ headers, pipeline, queue, driver) before it is answered:
   is seen (a marker file in ``$JOBS_STATE``), then ack;
 - ``requeue``: requeue with header ``attempt: ["2"]`` once, then ack;
 - ``error``: an ERROR frame (the server nacks); ``bad``: a body that is not JSON;
-  ``empty``: an empty body; ``sleep``: sleep the payload's seconds, then ack;
+  ``empty``: an empty body; ``stream``: a streamed answer (the server nacks);
+- ``sleep``: sleep the payload's seconds, then ack;
 - ``legacy-error``: type 1 with requeue once, then ack.
 """
 
@@ -87,6 +88,10 @@ def main() -> None:
             task.answered = True
         elif name == "bad":
             worker.respond(Payload(b"not json", b""))
+            task.answered = True
+        elif name == "stream":
+            worker.respond(Payload(b"part", b""), end_of_stream=False)
+            worker.respond(Payload(b"end", b""))
             task.answered = True
         elif name == "empty":
             worker.respond(Payload(b"", b"{}"))
