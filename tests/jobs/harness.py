@@ -11,17 +11,16 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import gevent
 import pytest
 
 from actors.system import ActorSystem
 from relays.jobs import Jobs
 from relays.rpc import RPC
+from tests.support.hub import call, wait_for
 from tests.support.procs import kill_all
 
 T = TypeVar("T")
@@ -45,8 +44,8 @@ class JobsHarness:
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
         self.log = tmp_path / "jobs.log"
-        self.state = tmp_path / "state"
-        self.state.mkdir()
+        self.state_dir = tmp_path / "state"
+        self.state_dir.mkdir()
         self.systems: list[ActorSystem] = []
         self.clients: list[RPC] = []
 
@@ -64,7 +63,7 @@ class JobsHarness:
         data: dict[str, Any] = {
             "server": {
                 "command": worker,
-                "env": {"JOBS_LOG": str(self.log), "JOBS_STATE": str(self.state)},
+                "env": {"JOBS_LOG": str(self.log), "JOBS_STATE": str(self.state_dir)},
             },
             "logs": {"level": "error", "mode": "production"},
             "rpc": {"listen": "tcp://127.0.0.1:0"},
@@ -98,7 +97,7 @@ class JobsHarness:
             finally:
                 rpc.close()
 
-        return gevent.get_hub().threadpool.apply(run)
+        return call(run)
 
     def rpc(self, method: str, arg: Any, codec: int | None = None) -> Any:
         """One raw RPC call (any codec) in the threadpool."""
@@ -107,7 +106,7 @@ class JobsHarness:
             with RPC.create(self.address, timeout=30) as rpc:
                 return rpc.call(method, arg, codec)
 
-        return gevent.get_hub().threadpool.apply(run)
+        return call(run)
 
     def received(self) -> list[dict[str, Any]]:
         """Every job the workers logged, in order."""
@@ -116,27 +115,33 @@ class JobsHarness:
         return [json.loads(line) for line in self.log.read_text().splitlines() if line]
 
     def wait_received(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
-        """Wait until at least ``count`` jobs were received; fails with what came."""
-        deadline = time.monotonic() + timeout
-        while True:
-            lines = self.log.read_bytes().count(b"\n") if self.log.exists() else 0
-            if lines >= count or time.monotonic() > deadline:
-                jobs = self.received()
-                assert len(jobs) >= count, f"{len(jobs)} of {count} jobs received: {jobs[-5:]}"
-                return jobs
-            gevent.sleep(0.05)
+        """Wait until at least ``count`` jobs were received (lines are counted, not parsed,
+        while waiting); fails with the last ones that came."""
 
-    def wait_state(self, check: Callable[[dict[str, Any]], bool], pipeline: str = "default",
-                   timeout: float = 10.0) -> dict[str, Any]:  # fmt: skip
-        """Poll the plugin's state of ``pipeline`` until ``check`` holds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            states = {s["Pipeline"]: s for s in self.system.plugins["jobs"].jobs_state()}
-            state = states[pipeline]
-            if check(state):
-                return state
-            assert time.monotonic() < deadline, f"state never matched: {state}"
-            gevent.sleep(0.05)
+        def lines() -> bool:
+            return self.log.exists() and self.log.read_bytes().count(b"\n") >= count
+
+        wait_for(lines, timeout, lambda: f"{count} jobs, got {self.received()[-5:]}", step=0.05)
+        return self.received()
+
+    def state(self, pipeline: str = "default") -> dict[str, Any]:
+        """The plugin's ``jobs.State`` of ``pipeline`` now."""
+        states = {s["Pipeline"]: s for s in self.system.plugins["jobs"].jobs_state()}
+        return states[pipeline]
+
+    def wait_state(
+        self, check: Callable[[dict[str, Any]], bool], pipeline: str = "default"
+    ) -> dict[str, Any]:
+        """Poll ``pipeline``'s state until ``check`` holds; returns that state."""
+
+        def matching() -> dict[str, Any] | None:
+            state = self.state(pipeline)
+            return state if check(state) else None
+
+        found = wait_for(
+            matching, 10.0, lambda: f"a matching state of {pipeline}, last {self.state(pipeline)}"
+        )
+        return found
 
     def close(self) -> None:
         pids = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import time
 
+import gevent
 import pytest
 
 from relays.jobs import Jobs
@@ -98,8 +99,8 @@ def test_nack_with_requeue_comes_back_and_without_is_gone(jobs: JobsHarness) -> 
     jobs.start()
     jobs.call(lambda j: j.connect("default").push("nack-requeue", b"again", id="again"))
     jobs.call(lambda j: j.connect("default").push("nack", b"gone", id="gone"))
-    got = jobs.wait_received(3)
-    gevent_sleep(0.5)
+    jobs.wait_received(3)
+    gevent.sleep(0.5)  # nothing more comes
     got = jobs.received()
     assert sorted(job["id"] for job in got) == ["again", "again", "gone"]
     jobs.wait_state(lambda s: s["Active"] == 0)
@@ -125,7 +126,7 @@ def test_worker_error_nacks_bad_answer_and_empty_body_ack(jobs: JobsHarness) -> 
         jobs.call(lambda j, name=name: j.connect("default").push(name, b"", id=name))
     jobs.wait_received(3)
     jobs.wait_state(lambda s: s["Active"] == 0)
-    gevent_sleep(0.3)
+    gevent.sleep(0.3)
     assert sorted(job["id"] for job in jobs.received()) == ["bad", "empty", "error"]
     metrics = jobs.system.plugins["jobs"].metrics
     assert (metrics.jobs_ok, metrics.jobs_err) == (1, 2)
@@ -137,7 +138,7 @@ def test_a_streamed_answer_nacks_and_auto_ack_acks_before_running(jobs: JobsHarn
     jobs.call(lambda j: j.connect("default").push("nack-requeue", b"", id="a", auto_ack=True))
     jobs.wait_received(2)
     jobs.wait_state(lambda s: s["Active"] == 0)
-    gevent_sleep(0.5)  # an auto-acked job is not requeued, whatever the worker answers
+    gevent.sleep(0.5)  # an auto-acked job is not requeued, whatever the worker answers
     assert sorted(job["id"] for job in jobs.received()) == ["a", "s"]
     metrics = jobs.system.plugins["jobs"].metrics
     assert (metrics.jobs_ok, metrics.jobs_err) == (1, 1)
@@ -148,7 +149,7 @@ def test_pause_stops_consumption_and_resume_restarts_it(jobs: JobsHarness) -> No
     jobs.call(lambda j: j.pause("default"))
     state = jobs.wait_state(lambda s: not s["Ready"])
     jobs.call(lambda j: [j.connect("default").push("ack", str(n)) for n in range(5)])
-    gevent_sleep(0.5)
+    gevent.sleep(0.5)
     assert jobs.received() == []
     state = jobs.wait_state(lambda s: s["Active"] == 5)
     assert state["Ready"] is False
@@ -161,7 +162,7 @@ def test_pause_stops_consumption_and_resume_restarts_it(jobs: JobsHarness) -> No
 def test_a_pipeline_not_in_consume_waits_for_resume(jobs: JobsHarness) -> None:
     jobs.start(consume=[])
     jobs.call(lambda j: j.connect("default").push("ack", b"x"))
-    gevent_sleep(0.3)
+    gevent.sleep(0.3)
     assert jobs.received() == []
     jobs.call(lambda j: j.resume("default"))
     assert jobs.wait_received(1)[0]["payload"] == "x"
@@ -173,9 +174,3 @@ def test_prefetch_bounds_the_jobs_in_flight(jobs: JobsHarness) -> None:
     got = jobs.wait_received(3, timeout=10)
     starts = sorted(job["at"] for job in got)
     assert starts[1] - starts[0] >= 0.25 and starts[2] - starts[1] >= 0.25, starts
-
-
-def gevent_sleep(seconds: float) -> None:
-    import gevent
-
-    gevent.sleep(seconds)
