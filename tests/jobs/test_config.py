@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from marshmallow import post_load
 
 from actors.config import ConfigError, config_from_dict
 from actors.config.model import JobsConfig, MemoryPipelineConfig
+from actors.config.schema.base import SectionSchema
+from actors.config.schema.fields import Int
+from actors.config.schema.jobs import PIPELINE_SCHEMAS
 
 
 def load(jobs: dict[str, Any]) -> JobsConfig:
@@ -66,3 +71,26 @@ def test_a_memory_pipeline_rejects_unknown_keys() -> None:
 def test_jobs_pool_needs_a_command() -> None:
     with pytest.raises(ConfigError, match=r"jobs\.pool"):
         config_from_dict({"version": "3", "jobs": {"pipelines": {}}})
+
+
+@dataclass(frozen=True)
+class OtherPipeline:
+    name: str = ""
+    driver: str = ""
+    priority: int = 10
+
+
+class OtherSchema(SectionSchema):
+    """A driver schema that does not declare ``name``/``driver``: they are set after loading."""
+
+    priority = Int(zero=10)
+
+    @post_load
+    def _make(self, data: dict[str, Any], **kwargs: Any) -> OtherPipeline:
+        return OtherPipeline(**data)
+
+
+def test_a_registered_driver_schema_gets_its_pipelines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(PIPELINE_SCHEMAS, "other", OtherSchema)
+    cfg = load({"pipelines": {"o": {"driver": "other", "config": {"priority": 2}}}})
+    assert cfg.pipelines == {"o": OtherPipeline("o", "other", 2)}

@@ -6,13 +6,15 @@
 (RoadRunner >= 2.7 reads ``config:``; older files put them beside ``driver``); both are
 merged, ``config:`` winning, then validated by :data:`PIPELINE_SCHEMAS` ``[driver]``.
 
-The contract with a driver's schema: it is a :class:`SectionSchema` class that declares
-``name`` and ``driver`` (both filled in here) and ``priority``, and whose ``post_load``
-returns the driver's config dataclass from :mod:`actors.config.model`.
+The contract with a driver's schema: a :class:`SectionSchema` class whose ``post_load``
+returns the driver's config dataclass from :mod:`actors.config.model`, which has ``name``,
+``driver`` and ``priority``.  ``name`` and ``driver`` are filled in here: passed to the schema
+if it declares them as fields, else set on the dataclass after loading.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from marshmallow import ValidationError, post_load
@@ -88,7 +90,15 @@ def load_pipeline(name: str, settings: dict[str, Any]) -> Any:
     if schema is None:
         raise ValidationError({"driver": [unknown_driver_message(driver)]})
     merged["driver"] = driver
-    return schema().load(merged)
+    loader = schema()
+    for key in ("name", "driver"):  # filled in here: a schema need not declare them
+        if key not in loader.fields:
+            del merged[key]
+    config = loader.load(merged)
+    wrong = {k: v for k, v in (("name", name), ("driver", driver)) if getattr(config, k, v) != v}
+    if wrong and dataclasses.is_dataclass(config) and not isinstance(config, type):
+        config = dataclasses.replace(config, **wrong)
+    return config
 
 
 class _Pipelines(BaseField):
