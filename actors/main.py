@@ -1,7 +1,8 @@
 """Command line: ``python -m actors.main [serve] [-c] config/rr.yaml [-o k=v] [-w DIR]``.
 
-Also ``workers [-i] [plugin...]`` and ``reset [-s] [plugin...]`` (:mod:`actors.cli`), which
-ask a running server over RPC, like ``rr workers`` and ``rr reset``.
+Also ``workers [-i] [plugin...]``, ``reset [-s] [plugin...]`` and ``jobs <pause|resume|destroy|list>
+[pipeline...]`` (:mod:`actors.cli`), which ask a running server over RPC, like ``rr workers``,
+``rr reset`` and ``rr jobs``.
 
 This module is the one owner of process-wide concerns, as gunicorn's arbiter
 is: signals, the child-subreaper flag and the exit status.  SIGTERM/SIGINT
@@ -49,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="greenrunner",
         description="RoadRunner-compatible application server on gevent and pykka.",
     )
-    p.add_argument("command", nargs="?", default="serve", help="serve (default), workers or reset")
+    p.add_argument(
+        "command", nargs="?", default="serve", help="serve (default), workers, reset or jobs"
+    )
     p.add_argument("config", nargs="?", help="path to .rr.yaml (default: .rr.yaml)")
     p.add_argument("-c", "--config", dest="config_opt", help="path to .rr.yaml")
     p.add_argument(
@@ -68,33 +71,60 @@ def build_command_parser(command: str) -> argparse.ArgumentParser:
     """``workers`` and ``reset``: the config (for ``rpc.listen``), overrides, plugin names."""
     p = argparse.ArgumentParser(
         prog=f"greenrunner {command}",
-        description=(
-            "show the workers of a running server (rr workers)"
-            if command == "workers"
-            else "replace the workers of a running server's plugins (rr reset)"
-        ),
+        description={
+            "workers": "show the workers of a running server (rr workers)",
+            "reset": "replace the workers of a running server's plugins (rr reset)",
+            "jobs": "pause, resume, destroy or list a running server's pipelines (rr jobs)",
+        }[command],
     )
-    p.add_argument("plugins", nargs="*", metavar="plugin", help="default: every plugin")
+    if command == "jobs":
+        from actors.cli.jobs import ACTIONS
+
+        for action in ACTIONS:
+            p.add_argument(
+                f"--{action}", dest="flag", action="append_const", const=action, default=[],
+                help=f"{action} the pipelines (rr's spelling)",
+            )  # fmt: skip
+        p.add_argument(
+            "plugins", nargs="*", metavar="[action] pipeline",
+            help="pause, resume, destroy or list, then pipeline names (or a,b,c)",
+        )  # fmt: skip
+    else:
+        p.add_argument("plugins", nargs="*", metavar="plugin", help="default: every plugin")
     p.add_argument("-c", "--config", default=".rr.yaml", help="path to .rr.yaml (rpc.listen)")
     p.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("-w", "--workdir", help="change to this directory first")
     if command == "workers":
         p.add_argument("-i", "--interactive", action="store_true", help="redraw every second")
+    elif command == "jobs":
+        p.add_argument("-s", "--silent", action="store_true", help="print nothing on success")
     else:
         p.add_argument("-s", "--silent", action="store_true", help="print failures only")
     return p
 
 
 def run_command(command: str, argv: Sequence[str]) -> int:
-    """Run ``workers`` or ``reset``; errors are one line on stderr and exit status 1."""
-    from actors.cli import reset, workers
+    """Run ``workers``, ``reset`` or ``jobs``; errors are one line on stderr and exit status 1."""
+    from actors.cli import jobs, reset, workers
     from actors.cli.client import CommandError, connect, rpc_address
 
-    args = build_command_parser(command).parse_args(argv)
+    parser = build_command_parser(command)
+    args = parser.parse_args(argv)
+    if command == "jobs":
+        words = list(args.plugins)
+        actions = list(args.flag)
+        if not actions and words and words[0] in jobs.ACTIONS:
+            actions.append(words.pop(0))
+        args.plugins = words
+        if len(set(actions)) != 1:
+            parser.error("say one of pause, resume, destroy or list (e.g. jobs pause emails)")
     try:
         if args.workdir:
             os.chdir(args.workdir)
         address = rpc_address(args.config, args.override)
+        if command == "jobs":
+            with connect(address, args.config) as rpc:
+                return jobs.run(rpc, actions[0], args.plugins, args.silent)
         if command == "workers":
             with connect(address, args.config) as rpc:
                 return workers.run(rpc, args.plugins, args.interactive)
@@ -110,7 +140,7 @@ def run_command(command: str, argv: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     cwd = os.getcwd()
-    if argv and argv[0] in ("workers", "reset"):
+    if argv and argv[0] in ("workers", "reset", "jobs"):
         return run_command(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     if (

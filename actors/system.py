@@ -182,6 +182,16 @@ class ActorSystem:
             if self.rpc is not None:
                 self.rpc.registry.register("tcp", tcp.service)
             tcp.start()
+        if self.config.jobs is not None:
+            from actors.plugins.jobs import JobsPlugin
+
+            jobs = JobsPlugin(self, self.config.jobs)
+            self.plugins["jobs"] = jobs
+            if self.rpc is not None:
+                self.rpc.registry.register("jobs", jobs.service)
+            if self.metrics is not None:
+                self.metrics.registry.register(jobs.metrics)
+            jobs.start()
         if self.config.status is not None:
             from actors.plugins.observe import StatusPlugin
 

@@ -24,8 +24,10 @@ __all__ = [
     "Config",
     "DynamicAllocatorConfig",
     "HttpConfig",
+    "JobsConfig",
     "LogChannelConfig",
     "LogsConfig",
+    "MemoryPipelineConfig",
     "MetricType",
     "MetricsConfig",
     "OnInitConfig",
@@ -348,5 +350,44 @@ class Config:
     status: StatusConfig | None = None
     metrics: MetricsConfig | None = None
     tcp: TcpConfig | None = None
+    jobs: JobsConfig | None = None
     path: str | None = None
     raw: dict[str, YamlValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryPipelineConfig:
+    """One ``jobs.pipelines.<name>`` with ``driver: memory`` (RoadRunner's memory driver).
+
+    ``priority``: jobs pushed with priority 0 get this one (lower runs first);
+    ``prefetch``: at most this many of the pipeline's jobs are in the shared queue or
+    running at once, the rest wait in the pipeline.
+    """
+
+    name: str
+    driver: str = "memory"
+    priority: int = 10
+    prefetch: int = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class JobsConfig:
+    """The ``jobs`` section: one worker pool fed by every pipeline.
+
+    ``pipelines`` holds each driver's own config dataclass (:class:`MemoryPipelineConfig`,
+    the amqp one...), all with ``name``, ``driver`` and ``priority``.  ``num_pollers`` is
+    how many jobs run at once (0: ``pool.num_workers + 2``, RoadRunner's default);
+    ``timeout`` bounds a push and a driver's stop, in seconds.
+    """
+
+    pool: PoolConfig = field(default_factory=PoolConfig)
+    num_pollers: int = 0
+    pipeline_size: int = 1_000_000
+    timeout: float = 60.0
+    consume: list[str] = field(default_factory=list)
+    pipelines: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def pollers(self) -> int:
+        """The number of poller greenlets (``num_pollers``, or ``num_workers + 2``)."""
+        return self.num_pollers or self.pool.num_workers + 2

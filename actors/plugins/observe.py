@@ -35,11 +35,20 @@ class StatusPlugin:
             self.probes,
             unavailable_status_code=cfg.unavailable_status_code,
             check_timeout=float(cfg.check_timeout),
+            jobs=self.jobs if getattr(system.config, "jobs", None) is not None else None,
         )
 
     def probes(self) -> dict[str, PluginProbe]:
         """One probe per pool of the system (plugins and embedders' pools alike)."""
         return {name: WorkersProbe(pool.workers) for name, pool in self.system.pools.items()}
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """``/jobs``: the jobs plugin's pipelines (``LookupError`` while it is not started)."""
+        plugin = self.system.plugins.get("jobs")
+        if plugin is None:
+            raise LookupError("jobs plugin not found")
+        states: list[dict[str, Any]] = plugin.jobs_state()
+        return states
 
     def start(self) -> None:
         """Listen; ``OSError`` (address in use...) is the caller's to report."""

@@ -78,8 +78,9 @@ function write_frame($out, string $payload, int $flags, array $options = []): vo
 }
 
 /**
- * The next request as [context, body], answering control frames on the way; null once the
- * server asks the worker to stop or closes the relay (what Worker::waitPayload does).
+ * The next request as [context, body, flags], answering control frames on the way; null once
+ * the server asks the worker to stop or closes the relay (what Worker::waitPayload does).
+ * flags is the frame's codec byte (CODEC_RAW for jobs, CODEC_JSON for http contexts).
  */
 function wait_payload($in, $out): ?array
 {
@@ -99,7 +100,7 @@ function wait_payload($in, $out): ?array
             continue; // stream leftovers: these workers never stream
         }
         $contextLength = $options[0] ?? 0;
-        return [substr($payload, 0, $contextLength), substr($payload, $contextLength)];
+        return [substr($payload, 0, $contextLength), substr($payload, $contextLength), $flags];
     }
     return null;
 }

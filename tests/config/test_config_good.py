@@ -481,8 +481,8 @@ def test_unsupported_sections_are_warned_about(
           ssl: {address: ":443"}
           http2: {h2c: true}
           middleware: [gzip, my_thing]
-        jobs:
-          pool: {num_workers: 2}
+        kv:
+          local: {driver: memory}
         grpc:
           listen: tcp://127.0.0.1:9001
         endure: {grace_period: 30s}
@@ -492,7 +492,7 @@ def test_unsupported_sections_are_warned_about(
     with caplog.at_level(logging.WARNING, logger="greenrunner.config"):
         cfg = load_config(path, environ={})
     text = "\n".join(r.getMessage() for r in caplog.records)
-    assert "section jobs is not supported by Greenrunner and is ignored" in text
+    assert "section kv is not supported by Greenrunner and is ignored" in text
     assert "section grpc is not supported by Greenrunner and is ignored" in text
     assert "section endure is not supported" in text
     assert "http.ssl: is not supported by Greenrunner yet" in text
@@ -501,7 +501,7 @@ def test_unsupported_sections_are_warned_about(
     assert "unknown section something_else is ignored" in text
     assert cfg.http is not None
     assert cfg.http.middleware == ["gzip", "my_thing"]
-    assert "jobs" in cfg.raw
+    assert "kv" in cfg.raw
 
 
 def test_includes_override_root_sections(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from actors.config.model import Config, PoolConfig
 from actors.config.schema.base import Section, SectionSchema
 from actors.config.schema.fields import BaseField
 from actors.config.schema.http import HttpSchema
+from actors.config.schema.jobs import JobsSchema
 from actors.config.schema.logs import LogsSchema
 from actors.config.schema.metrics import MetricsSchema
 from actors.config.schema.paths import (
@@ -38,7 +39,7 @@ __all__ = [
 
 #: Top-level sections Greenrunner reads.
 SUPPORTED_SECTIONS = (
-    "version", "include", "server", "logs", "http", "rpc", "status", "metrics", "tcp",
+    "version", "include", "server", "logs", "http", "rpc", "status", "metrics", "tcp", "jobs",
 )  # fmt: skip
 
 #: RoadRunner plugin sections that are accepted (a config shared with RR must load) and ignored.
@@ -46,7 +47,7 @@ IGNORED_SECTIONS = frozenset(
     {
         "amqp", "app", "beanstalk", "boltdb", "broadcast", "centrifuge", "config", "dotenv",
         "endure", "envfile", "fileserver", "gcp_pubsub", "google_pub_sub", "grpc", "headers",
-        "informer", "jobs", "kafka", "kv", "lock", "memcached", "memory", "nats", "otel",
+        "informer", "kafka", "kv", "lock", "memcached", "memory", "nats", "otel",
         "pubsub", "redis", "reload", "resetter", "service", "sqs", "static", "temporal",
         "websockets",
     }
@@ -89,6 +90,7 @@ class ConfigSchema(SectionSchema):
     status = Section(StatusSchema)
     metrics = Section(MetricsSchema)
     tcp = Section(TcpSchema)
+    jobs = Section(JobsSchema)
 
     @pre_load
     def _check_keys(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -126,6 +128,8 @@ def _check_worker_command(config: Config) -> None:
     pools = {"http.pool": config.http.pool} if config.http is not None else {}
     if config.tcp is not None:
         pools["tcp.pool"] = config.tcp.pool
+    if config.jobs is not None:
+        pools["jobs.pool"] = config.jobs.pool
     server = config.server
     if server is not None and server.command:
         return

@@ -1,0 +1,10 @@
+"""Driver factories by the ``driver:`` name of a pipeline (the integrator adds ``"amqp"``)."""
+
+from __future__ import annotations
+
+from actors.plugins.jobs.driver import DriverFactory
+from actors.plugins.jobs.drivers.memory import MemoryDriver
+
+__all__ = ["DRIVERS"]
+
+DRIVERS: dict[str, DriverFactory] = {"memory": MemoryDriver}
