@@ -11,13 +11,14 @@ from actors.config.model import HttpConfig, UploadsConfig
 from actors.config.schema.addresses import Address
 from actors.config.schema.base import Section, SectionSchema
 from actors.config.schema.fields import Bool, Duration, Int, Str, StrList, status_code
+from actors.config.schema.http_middleware import HeadersSchema, StaticSchema, TrustedSubnets
 from actors.config.schema.paths import warn
 from actors.config.schema.pool import PoolSchema
 
 __all__ = ["HTTP_UNSUPPORTED", "KNOWN_MIDDLEWARE", "HttpSchema", "UploadsSchema"]
 
 #: ``http.*`` subsections RoadRunner knows and Greenrunner does not implement yet.
-HTTP_UNSUPPORTED = ("ssl", "http2", "fcgi", "http3", "headers", "static", "trusted_subnets")
+HTTP_UNSUPPORTED = ("ssl", "http2", "fcgi", "http3")
 
 #: Middleware names RoadRunner ships; others only get a warning, as in RR.
 KNOWN_MIDDLEWARE = frozenset(
@@ -86,6 +87,10 @@ class HttpSchema(SectionSchema):
     access_logs = Bool()
     uploads = Section(UploadsSchema)
     middleware = _Middleware()
+    #: Settings of the ``static``, ``headers`` and ``proxy_ip_parser`` middleware.
+    static = Section(StaticSchema)
+    headers = Section(HeadersSchema)
+    trusted_subnets = TrustedSubnets()
     #: Time to receive a whole request head, from its first byte (idle keep-alive time is not
     #: counted).  10s: a head is one or two packets, so even a 2 s round trip on a poor mobile
     #: link fits five times over, while a slowloris client trickling header bytes is cut after

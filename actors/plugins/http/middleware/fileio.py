@@ -1,0 +1,81 @@
+"""File reads for ``static`` and ``sendfile`` that never block the hub.
+
+Every ``open``/``stat``/``pread`` runs in gevent's thread pool, so a slow disk (or a cold
+network mount) stalls one request, not every connection.  Bodies leave in bounded chunks
+(:data:`CHUNK`): a 5 GB file costs one chunk of memory per response.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import gevent
+
+from actors.plugins.http.server.writer import Writer
+
+__all__ = ["CHUNK", "SMALL", "Opened", "open_regular", "stream_range"]
+
+#: Bytes per read of a streamed file: large enough for few thread hops and syscalls.
+CHUNK = 256 * 1024
+#: Files up to this size are read whole when opened (one thread hop, one ``sendall``).
+SMALL = 256 * 1024
+
+
+class Opened:
+    """An open regular file: its descriptor (closed by :meth:`close`), ``stat`` and, for a
+    small file, its contents read at open time."""
+
+    __slots__ = ("data", "fd", "st")
+
+    def __init__(self, fd: int, st: os.stat_result, data: bytes | None) -> None:
+        self.fd = fd
+        self.st = st
+        self.data = data
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _open(path: str, read_small: bool) -> Opened | None:
+    try:
+        # O_NONBLOCK: opening a FIFO someone left in the tree must not hang a thread.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            return None
+        data = None
+        if read_small and st.st_size <= SMALL:
+            data = os.pread(fd, st.st_size, 0)
+        return Opened(fd, st, data)
+    except OSError:
+        os.close(fd)
+        return None
+
+
+def open_regular(path: str, read_small: bool = True) -> Opened | None:
+    """Open ``path`` if it is a regular file (None for a miss, a directory, a device...)."""
+    result: Opened | None = gevent.get_hub().threadpool.apply(_open, (path, read_small))
+    return result
+
+
+def stream_range(resp: Writer, fd: int, offset: int, length: int) -> bool:
+    """Write ``length`` bytes of ``fd`` from ``offset`` through ``resp`` in chunks; False when
+    the file came up short (it shrank while being sent: the response is cut, not padded)."""
+    pool = gevent.get_hub().threadpool
+    end = offset + length
+    while offset < end:
+        if resp.client_gone.is_set():
+            return True
+        data: bytes = pool.apply(os.pread, (fd, min(CHUNK, end - offset), offset))
+        if not data:
+            return False
+        resp.write(data)
+        offset += len(data)
+    return True
