@@ -32,11 +32,17 @@ def _remote(body: bytes, kind: str) -> str:
         ({"Cf-Connecting-Ip": "198.51.100.11"}, "198.51.100.11"),
         ({}, "127.0.0.1"),
     ],
-    ids=["xff-first", "forwarded-v6", "forwarded-wins", "x-real-ip", "true-client-ip", "cf", "none"],
+    ids=[
+        "xff-first",
+        "forwarded-v6",
+        "forwarded-wins",
+        "x-real-ip",
+        "true-client-ip",
+        "cf",
+        "none",
+    ],
 )
-def test_a_trusted_peer_names_the_client(
-    mw: Start, headers: dict[str, str], expected: str
-) -> None:
+def test_a_trusted_peer_names_the_client(mw: Start, headers: dict[str, str], expected: str) -> None:
     server = mw(["proxy_ip_parser"])  # default trusted subnets include 127.0.0.0/8
     r = call(request, server.addr, "GET", "/echo", None, headers)
     assert r.status == 200, r

@@ -67,7 +67,10 @@ def test_a_large_file_is_streamed_whole(mw: Start, public: Path) -> None:
     r = call(request, server.addr, "GET", "/big.bin")
     assert r.status == 200
     assert r.header("Content-Length") == str(len(r.body))
-    assert hashlib.sha256(r.body).digest() == hashlib.sha256((public / "big.bin").read_bytes()).digest()
+    assert (
+        hashlib.sha256(r.body).digest()
+        == hashlib.sha256((public / "big.bin").read_bytes()).digest()
+    )
     head = call(request, server.addr, "HEAD", "/big.bin")
     assert head.status == 200 and head.body == b""
     assert head.header("Content-Length") == str(3 * 1024 * 1024 + 17)

@@ -11,7 +11,12 @@ from actors.config.model import HttpConfig, UploadsConfig
 from actors.config.schema.addresses import Address
 from actors.config.schema.base import Section, SectionSchema
 from actors.config.schema.fields import Bool, Duration, Int, Str, StrList, status_code
-from actors.config.schema.http_middleware import HeadersSchema, StaticSchema, TrustedSubnets
+from actors.config.schema.http_middleware import (
+    HeadersSchema,
+    StaticSchema,
+    TrustedSubnets,
+    warn_unusable_middleware,
+)
 from actors.config.schema.paths import warn
 from actors.config.schema.pool import PoolSchema
 
@@ -66,8 +71,9 @@ class _Middleware(StrList):
 
 
 class HttpSchema(SectionSchema):
-    """``http``: plain HTTP/1.1 only, so TLS, h2, fcgi and RR middleware sections are
-    accepted (a shared config must load) and ignored with a warning."""
+    """``http``: plain HTTP/1.1 only, so TLS, h2 and fcgi sections are accepted (a shared
+    config must load) and ignored with a warning; the middleware sections (``static``,
+    ``headers``, ``trusted_subnets``) are validated in ``http_middleware.py``."""
 
     IGNORED = HTTP_UNSUPPORTED
 
@@ -110,4 +116,5 @@ class HttpSchema(SectionSchema):
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> HttpConfig:
         data["address"], data["host"], data["port"] = data["address"]
+        warn_unusable_middleware(data.get("middleware", []), data, KNOWN_MIDDLEWARE)
         return HttpConfig(**data)

@@ -19,8 +19,25 @@ from actors.config.errors import describe
 from actors.config.model import CorsConfig, HeadersConfig, StaticConfig
 from actors.config.schema.base import Section, SectionSchema
 from actors.config.schema.fields import BaseField, Bool, Int, StrList, status_code, to_str
+from actors.config.schema.paths import current_path, warn
 
-__all__ = ["HeadersSchema", "StaticSchema", "StrMap", "TrustedSubnets", "extensions"]
+__all__ = [
+    "IMPLEMENTED_MIDDLEWARE",
+    "HeadersSchema",
+    "StaticSchema",
+    "StrMap",
+    "TrustedSubnets",
+    "extensions",
+    "warn_unusable_middleware",
+]
+
+#: The ``http.middleware`` names Greenrunner implements (``actors/plugins/http/middleware/``).
+IMPLEMENTED_MIDDLEWARE = frozenset(
+    {"static", "headers", "gzip", "proxy_ip_parser", "sendfile", "http_metrics"}
+)
+#: Middleware that does nothing without its own section (RoadRunner disables the plugin then,
+#: and reports the name as not existing).
+_NEEDS_SECTION = {"static": "static", "headers": "headers"}
 
 
 def extensions(values: list[str]) -> list[str]:
@@ -177,3 +194,21 @@ class TrustedSubnets(BaseField):
         if errors:
             raise ValidationError(errors)
         return out
+
+
+def warn_unusable_middleware(names: list[str], data: dict[str, Any], known: frozenset[str]) -> None:
+    """Warn (once, at load) about listed middleware that will do nothing: RoadRunner names
+    Greenrunner does not implement, and ``static`` / ``headers`` without their section."""
+    for name in names:
+        if name in known and name not in IMPLEMENTED_MIDDLEWARE:
+            warn(
+                current_path("middleware"),
+                f"middleware {name!r} is not implemented by Greenrunner; ignored",
+            )
+        section = _NEEDS_SECTION.get(name)
+        if section is not None and section not in data:
+            warn(
+                current_path("middleware"),
+                f"middleware {name!r} is listed but http.{section} is missing; it does nothing "
+                f"(add an http.{section} section)",
+            )

@@ -87,18 +87,18 @@ def build_chain(
     """``endpoint`` wrapped by every middleware of ``cfg.middleware``, the last one outermost.
 
     ``series`` are the ``http_metrics`` middleware's metrics (None: metrics are off).  Names
-    Greenrunner does not implement were already warned about when the config was loaded; they
-    are skipped here.
+    Greenrunner does not implement, and ``static``/``headers`` without their section, were
+    warned about when the config was loaded; they are skipped here (a debug line says so).
     """
     handler = endpoint
     for name in cfg.middleware:
         wrap = _WRAPS.get(name)
         if wrap is None:
-            log.warning("http: middleware %r is not implemented by Greenrunner; ignored", name)
+            log.debug("http: middleware %r is not implemented by Greenrunner; ignored", name)
             continue
         wrapped = wrap(cfg, handler, series)
         if wrapped is None:
-            log.warning("http: middleware %r: %s", name, _MISSING.get(name, "not configured"))
+            log.debug("http: middleware %r: %s", name, _MISSING.get(name, "not configured"))
             continue
         handler = wrapped
     return handler
