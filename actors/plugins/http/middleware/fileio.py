@@ -14,7 +14,7 @@ import gevent
 
 from actors.plugins.http.server.writer import Writer
 
-__all__ = ["CHUNK", "SMALL", "Opened", "open_regular", "stream_range"]
+__all__ = ["CHUNK", "OUTSIDE", "SMALL", "Opened", "open_beneath", "open_regular", "stream_range"]
 
 #: Bytes per read of a streamed file: large enough for few thread hops and syscalls.
 CHUNK = 256 * 1024
@@ -57,6 +57,37 @@ def _open(path: str, read_small: bool) -> Opened | None:
     except OSError:
         os.close(fd)
         return None
+
+
+class _Outside:
+    """The type of :data:`OUTSIDE`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OUTSIDE"
+
+
+#: What :func:`open_beneath` returns for a path that resolves outside its root (a symlink out).
+OUTSIDE = _Outside()
+
+
+def _open_beneath(root: str, relative: str, read_small: bool) -> Opened | _Outside | None:
+    # realpath stats every component: file I/O, so it runs here, in the thread, not on the hub.
+    real = os.path.realpath(os.path.join(root, relative))
+    if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+        return OUTSIDE
+    return _open(real, read_small)
+
+
+def open_beneath(root: str, relative: str, read_small: bool = True) -> Opened | _Outside | None:
+    """Open ``root/relative`` if it is a regular file whose real path (symlinks resolved) is
+    inside ``root`` (a real path itself); :data:`OUTSIDE` if it resolves elsewhere, None for a
+    miss, a directory or anything but a regular file.  One thread-pool hop for all of it."""
+    result: Opened | _Outside | None = gevent.get_hub().threadpool.apply(
+        _open_beneath, (root, relative, read_small)
+    )
+    return result
 
 
 def open_regular(path: str, read_small: bool = True) -> Opened | None:
