@@ -14,7 +14,8 @@ Upstream ``roadrunner-server/static`` (which hands the file to Go's ``http.Serve
   conditional requests answer 304 / 412, ``Range: bytes=`` one range 206 (several: the whole
   file), an unsatisfiable range 416.
 
-All file I/O runs in the hub's thread pool (:mod:`.fileio`).
+All file I/O runs in the hub's thread pool (:mod:`.fileio`).  A small file just served is
+answered from memory for one second (:mod:`.static_cache`): a change on disk shows within 1 s.
 """
 
 from __future__ import annotations
@@ -22,10 +23,7 @@ from __future__ import annotations
 import email.utils
 import mimetypes
 import os
-import zlib
 from urllib.parse import unquote_to_bytes
-
-import gevent
 
 from actors.config.model import StaticConfig
 from actors.plugins.http.middleware.conditional import (
@@ -35,12 +33,12 @@ from actors.plugins.http.middleware.conditional import (
     parse_range,
 )
 from actors.plugins.http.middleware.fileio import (
-    CHUNK,
     OUTSIDE,
     Opened,
     open_beneath,
     stream_range,
 )
+from actors.plugins.http.middleware.static_cache import EtagCache, FileCache, FileInfo
 from actors.plugins.http.server.listener import Handler
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.writer import Writer
@@ -48,8 +46,8 @@ from actors.plugins.http.server.writer import Writer
 __all__ = ["content_type", "extension", "middleware"]
 
 _TEXT_ERROR = [("Content-Type", "text/plain; charset=utf-8"), ("X-Content-Type-Options", "nosniff")]
-#: Strong ETags kept, by (path, size, mtime_ns); beyond this many the oldest half is dropped.
-_ETAG_CACHE_SIZE = 4096
+#: The verdict for a request without conditional headers.
+_PLAIN = (Precondition.SERVE, True)
 #: Headers whose value the request's conditionals need, by lower-case name.
 _CONDITIONAL = frozenset(
     {"if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range", "range"}
@@ -90,43 +88,6 @@ def _guess_type(path: str) -> str:
     return guessed
 
 
-def _crc_etag(fd: int, size: int) -> str:
-    """``"size-crc32"`` of the content (runs in a thread: it reads the whole file)."""
-    crc = 0
-    offset = 0
-    while offset < size:
-        data = os.pread(fd, min(CHUNK * 4, size - offset), offset)
-        if not data:
-            break
-        crc = zlib.crc32(data, crc)
-        offset += len(data)
-    return f'"{size}-{crc}"'
-
-
-class _EtagCache:
-    """Strong ETags by file identity, so a big file is read for its CRC once, not per request."""
-
-    def __init__(self) -> None:
-        self._tags: dict[tuple[str, int, int], str] = {}
-
-    def get(self, path: str, opened: Opened) -> str:
-        st = opened.st
-        if st.st_size == 0:
-            return ""  # upstream: an empty body gets no strong validator
-        key = (path, st.st_size, st.st_mtime_ns)
-        tag = self._tags.get(key)
-        if tag is None:
-            if opened.data is not None:
-                tag = f'"{st.st_size}-{zlib.crc32(opened.data)}"'
-            else:
-                tag = gevent.get_hub().threadpool.apply(_crc_etag, (opened.fd, st.st_size))
-            if len(self._tags) >= _ETAG_CACHE_SIZE:
-                for old in list(self._tags)[: _ETAG_CACHE_SIZE // 2]:
-                    del self._tags[old]
-            self._tags[key] = tag
-        return tag
-
-
 def _forbidden(resp: Writer) -> None:
     resp.start(403, [])
     resp.finish(b"")
@@ -139,7 +100,8 @@ def middleware(cfg: StaticConfig, next_handler: Handler) -> Handler:
     allow = frozenset(cfg.allow)
     configured = list(cfg.response.items())
     configured_names = frozenset(k.lower() for k, _ in configured)
-    etags = _EtagCache() if cfg.calculate_etag and not cfg.weak else None
+    etags = EtagCache()
+    files = FileCache()
 
     def serve_static(req: HttpRequest, resp: Writer) -> None:
         raw = req.path
@@ -154,7 +116,11 @@ def middleware(cfg: StaticConfig, next_handler: Handler) -> Handler:
             next_handler(req, resp)
             return
         relative = name.lstrip("/")
-        opened = open_beneath(root, relative, read_small=req.method != "HEAD")
+        info = files.get(relative)
+        if info is not None:
+            _serve(req, resp, info, -1)
+            return
+        opened = open_beneath(root, relative)
         if opened is None:
             next_handler(req, resp)  # a miss, a directory, a device: the worker decides
             return
@@ -163,30 +129,40 @@ def middleware(cfg: StaticConfig, next_handler: Handler) -> Handler:
             return
         assert isinstance(opened, Opened)
         try:
-            _serve(req, resp, relative, opened)
+            info = _describe(relative, opened)
+            if info.data is not None:
+                files.put(relative, info)
+            _serve(req, resp, info, opened.fd)
         finally:
             opened.close()
 
-    def _serve(req: HttpRequest, resp: Writer, path: str, opened: Opened) -> None:
+    def _describe(path: str, opened: Opened) -> FileInfo:
         st = opened.st
-        size = st.st_size
-        mtime = int(st.st_mtime)
-        headers: list[tuple[str, str]] = []
         etag = ""
         if cfg.calculate_etag:
             if cfg.weak:
-                etag = (
-                    f'W/"{size}-{st.st_mtime_ns // 1_000_000_000}.{st.st_mtime_ns % 1_000_000_000}"'
-                )
-            elif etags is not None:
+                seconds, nanos = divmod(st.st_mtime_ns, 1_000_000_000)
+                etag = f'W/"{st.st_size}-{seconds}.{nanos}"'
+            else:
                 etag = etags.get(path, opened)
-            if etag:
-                headers.append(("ETag", etag))
-        get = {k.lower(): v for k, v in req.headers if k.lower() in _CONDITIONAL}
-        if mtime > 0:
-            headers.append(("Last-Modified", email.utils.formatdate(mtime, usegmt=True)))
+        mtime = int(st.st_mtime)
+        modified = email.utils.formatdate(mtime, usegmt=True) if mtime > 0 else ""
+        data = opened.data if opened.data is not None and len(opened.data) == st.st_size else None
+        return FileInfo(st.st_size, mtime, etag, modified, content_type(path), data)
+
+    def _serve(req: HttpRequest, resp: Writer, info: FileInfo, fd: int) -> None:
+        size = info.size
+        headers: list[tuple[str, str]] = []
+        etag = info.etag
+        if etag:
+            headers.append(("ETag", etag))
+        if info.last_modified:
+            headers.append(("Last-Modified", info.last_modified))
         headers.extend(configured)
-        verdict, range_ok = check_preconditions(req.method, get, etag, mtime)
+        get = {k.lower(): v for k, v in req.headers if k.lower() in _CONDITIONAL}
+        verdict, range_ok = (
+            check_preconditions(req.method, get, etag, info.mtime) if get else _PLAIN
+        )
         if verdict is Precondition.NOT_MODIFIED:
             if etag:
                 headers = [h for h in headers if h[0] != "Last-Modified"]
@@ -198,7 +174,7 @@ def middleware(cfg: StaticConfig, next_handler: Handler) -> Handler:
             resp.finish(b"")
             return
         if "content-type" not in configured_names:
-            headers.append(("Content-Type", content_type(path)))
+            headers.append(("Content-Type", info.content_type))
         headers.append(("Accept-Ranges", "bytes"))
         offset, length, status = 0, size, 200
         if range_ok and "range" in get:
@@ -216,13 +192,11 @@ def middleware(cfg: StaticConfig, next_handler: Handler) -> Handler:
         resp.start(status, headers)
         if req.method == "HEAD":
             resp.finish(b"")
-            return
-        if opened.data is not None and len(opened.data) == size:
-            resp.finish(opened.data[offset : offset + length])
-            return
-        if not stream_range(resp, opened.fd, offset, length):
+        elif info.data is not None:
+            resp.finish(info.data if length == size else info.data[offset : offset + length])
+        elif stream_range(resp, fd, offset, length):
+            resp.finish(b"")
+        else:
             resp.abort()  # the file shrank under us: a short body must not look complete
-            return
-        resp.finish(b"")
 
     return serve_static
