@@ -67,7 +67,9 @@ def test_unknown_and_unconfigured_names_are_warned_about_and_the_server_runs(
     assert r.status == 200 and r.header("Content-Encoding") == "gzip"
 
 
-def test_middleware_settings_load_from_a_file(tmp_path: Path) -> None:
+def test_middleware_settings_load_from_a_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     (tmp_path / "public").mkdir()
     path = write(
         tmp_path,
@@ -84,6 +86,7 @@ def test_middleware_settings_load_from_a_file(tmp_path: Path) -> None:
             forbid: [PHP, ".htaccess"]
             allow: [".php", css]
             calculate_etag: true
+            gzip_enabled: true
             response: {{X-Static: "1"}}
           headers:
             request: {{X-Req: a}}
@@ -94,7 +97,9 @@ def test_middleware_settings_load_from_a_file(tmp_path: Path) -> None:
               max_age: 60
         """,
     )
-    http = load_config(path, environ={}).http
+    with caplog.at_level(logging.WARNING, logger="greenrunner.config"):
+        http = load_config(path, environ={}).http
+    assert "http.static.gzip_enabled: is not supported" in caplog.text
     assert http is not None and http.static is not None and http.headers is not None
     assert http.trusted_subnets == ["10.0.0.0/8", "2001:db8::/32", "192.168.1.1/32"]
     assert http.static.dir == str((tmp_path / "public").resolve())

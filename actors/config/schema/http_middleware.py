@@ -96,7 +96,11 @@ class _Directory(BaseField):
 
 
 class StaticSchema(SectionSchema):
-    """``http.static``: the ``static`` middleware."""
+    """``http.static``: the ``static`` middleware.  Newer upstream keys that compress static
+    files are accepted (a shared config must load) and ignored: list ``gzip`` outside
+    ``static`` instead."""
+
+    IGNORED = ("gzip_enabled", "max_size_compressed_file")
 
     dir = _Directory()
     forbid = StrList()
