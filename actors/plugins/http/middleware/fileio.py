@@ -7,6 +7,7 @@ network mount) stalls one request, not every connection.  Bodies leave in bounde
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 
@@ -98,15 +99,30 @@ def open_regular(path: str, read_small: bool = True) -> Opened | None:
 
 def stream_range(resp: Writer, fd: int, offset: int, length: int) -> bool:
     """Write ``length`` bytes of ``fd`` from ``offset`` through ``resp`` in chunks; False when
-    the file came up short (it shrank while being sent: the response is cut, not padded)."""
+    the file came up short (it shrank while being sent: the response is cut, not padded).
+
+    The next chunk is read in the thread pool while the current one is being sent, so disk and
+    socket overlap; at most two chunks are in memory.  Returns only once no read is pending, so
+    the caller may close ``fd`` at once.
+    """
     pool = gevent.get_hub().threadpool
     end = offset + length
-    while offset < end:
-        if resp.client_gone.is_set():
-            return True
-        data: bytes = pool.apply(os.pread, (fd, min(CHUNK, end - offset), offset))
-        if not data:
-            return False
-        resp.write(data)
-        offset += len(data)
-    return True
+    pending = pool.spawn(os.pread, fd, min(CHUNK, end - offset), offset) if length else None
+    try:
+        while pending is not None:
+            data: bytes = pending.get()
+            pending = None
+            if not data:
+                return False
+            offset += len(data)
+            if offset < end:
+                pending = pool.spawn(os.pread, fd, min(CHUNK, end - offset), offset)
+            resp.write(data)
+            if resp.client_gone.is_set():
+                return True
+        return True
+    finally:
+        if pending is not None:
+            # Never leave a read running on a descriptor about to be closed (and reused).
+            with contextlib.suppress(Exception):
+                pending.get()
