@@ -120,3 +120,12 @@ def test_defaults_when_the_keys_are_absent(tmp_path: Path) -> None:
     assert http is not None
     assert http.static is None and http.headers is None
     assert "127.0.0.0/8" in http.trusted_subnets and "::1/128" in http.trusted_subnets
+
+
+def test_the_config_knows_what_the_chain_implements() -> None:
+    from actors.config.schema.http import KNOWN_MIDDLEWARE
+    from actors.config.schema.http_middleware import IMPLEMENTED_MIDDLEWARE
+    from actors.plugins.http.middleware import IMPLEMENTED
+
+    assert IMPLEMENTED == IMPLEMENTED_MIDDLEWARE
+    assert IMPLEMENTED <= KNOWN_MIDDLEWARE
