@@ -200,6 +200,11 @@ class HttpConfig:
     header_timeout: float = 10.0
     min_body_rate: int = 1024
     max_connections: int = 10_000
+    #: Middleware settings (``http.static``, ``http.headers``, ``http.trusted_subnets``); the
+    #: dataclasses are at the end of this module, see ``docs/http-middleware.md``.
+    static: StaticConfig | None = None
+    headers: HeadersConfig | None = None
+    trusted_subnets: list[str] = field(default_factory=lambda: list(DEFAULT_TRUSTED_SUBNETS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,3 +396,61 @@ class JobsConfig:
     def pollers(self) -> int:
         """The number of poller greenlets (``num_pollers``, or ``num_workers + 2``)."""
         return self.num_pollers or self.pool.num_workers + 2
+
+
+# -- http middleware (docs/http-middleware.md) --------------------------------------------
+
+
+#: ``http.trusted_subnets`` when absent: RoadRunner's schema default (private, loopback and
+#: link-local networks), so a proxy on the same host or LAN is trusted out of the box.
+DEFAULT_TRUSTED_SUBNETS: tuple[str, ...] = (
+    "10.0.0.0/8",
+    "127.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "::1/128",
+    "fc00::/7",
+    "fe80::/10",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StaticConfig:
+    """``http.static``: files served from ``dir`` before a request reaches a worker.
+
+    ``dir`` is an absolute, symlink-free path (checked to be a directory at load time);
+    ``forbid``/``allow`` are lower-case extensions with their dot (``.php``), an extension in
+    both lists being forbidden; ``request``/``response`` are extra headers.
+    """
+
+    dir: str = "."
+    forbid: list[str] = field(default_factory=list)
+    allow: list[str] = field(default_factory=list)
+    calculate_etag: bool = False
+    weak: bool = False
+    request: dict[str, str] = field(default_factory=dict)
+    response: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CorsConfig:
+    """``http.headers.cors``: RoadRunner's comma-separated strings, split into lists here
+    (empty list: the rs/cors default); ``allowed_origin_regex`` is a Python ``re`` pattern."""
+
+    allowed_origin: list[str] = field(default_factory=list)
+    allowed_origin_regex: str = ""
+    allowed_headers: list[str] = field(default_factory=list)
+    allowed_methods: list[str] = field(default_factory=list)
+    allow_credentials: bool = False
+    exposed_headers: list[str] = field(default_factory=list)
+    max_age: int = 0
+    options_success_status: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class HeadersConfig:
+    """``http.headers``: CORS (None: off) and static request / response headers."""
+
+    cors: CorsConfig | None = None
+    request: dict[str, str] = field(default_factory=dict)
+    response: dict[str, str] = field(default_factory=dict)

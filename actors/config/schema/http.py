@@ -11,13 +11,19 @@ from actors.config.model import HttpConfig, UploadsConfig
 from actors.config.schema.addresses import Address
 from actors.config.schema.base import Section, SectionSchema
 from actors.config.schema.fields import Bool, Duration, Int, Str, StrList, status_code
+from actors.config.schema.http_middleware import (
+    HeadersSchema,
+    StaticSchema,
+    TrustedSubnets,
+    warn_unusable_middleware,
+)
 from actors.config.schema.paths import warn
 from actors.config.schema.pool import PoolSchema
 
 __all__ = ["HTTP_UNSUPPORTED", "KNOWN_MIDDLEWARE", "HttpSchema", "UploadsSchema"]
 
 #: ``http.*`` subsections RoadRunner knows and Greenrunner does not implement yet.
-HTTP_UNSUPPORTED = ("ssl", "http2", "fcgi", "http3", "headers", "static", "trusted_subnets")
+HTTP_UNSUPPORTED = ("ssl", "http2", "fcgi", "http3")
 
 #: Middleware names RoadRunner ships; others only get a warning, as in RR.
 KNOWN_MIDDLEWARE = frozenset(
@@ -65,8 +71,9 @@ class _Middleware(StrList):
 
 
 class HttpSchema(SectionSchema):
-    """``http``: plain HTTP/1.1 only, so TLS, h2, fcgi and RR middleware sections are
-    accepted (a shared config must load) and ignored with a warning."""
+    """``http``: plain HTTP/1.1 only, so TLS, h2 and fcgi sections are accepted (a shared
+    config must load) and ignored with a warning; the middleware sections (``static``,
+    ``headers``, ``trusted_subnets``) are validated in ``http_middleware.py``."""
 
     IGNORED = HTTP_UNSUPPORTED
 
@@ -86,6 +93,10 @@ class HttpSchema(SectionSchema):
     access_logs = Bool()
     uploads = Section(UploadsSchema)
     middleware = _Middleware()
+    #: Settings of the ``static``, ``headers`` and ``proxy_ip_parser`` middleware.
+    static = Section(StaticSchema)
+    headers = Section(HeadersSchema)
+    trusted_subnets = TrustedSubnets()
     #: Time to receive a whole request head, from its first byte (idle keep-alive time is not
     #: counted).  10s: a head is one or two packets, so even a 2 s round trip on a poor mobile
     #: link fits five times over, while a slowloris client trickling header bytes is cut after
@@ -105,4 +116,5 @@ class HttpSchema(SectionSchema):
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> HttpConfig:
         data["address"], data["host"], data["port"] = data["address"]
+        warn_unusable_middleware(data.get("middleware", []), data, KNOWN_MIDDLEWARE)
         return HttpConfig(**data)

@@ -32,6 +32,7 @@ from actors.plugins.http.context.response import (
     parse_response_context,
 )
 from actors.plugins.http.forms.errors import FormError
+from actors.plugins.http.middleware import build_chain
 from actors.plugins.http.server.listener import HttpServer
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.writer import Writer
@@ -93,26 +94,15 @@ class HttpPlugin:
     # -- the request path --------------------------------------------------------------
 
     def handler(self) -> Callable[[HttpRequest, Writer], None]:
-        """The server's handler: :meth:`handle`, wrapped only by the middleware listed.
+        """The server's handler: :meth:`handle` inside the chain of ``http.middleware``
+        (``actors/plugins/http/middleware/``, the last name outermost as in RoadRunner).
 
-        Chosen once at start, so a middleware that is not in ``http.middleware`` costs
-        nothing per request.
+        Built once at start, so a middleware that is not listed costs nothing per request.
         """
         metrics = self.system.metrics
-        if "http_metrics" not in self.cfg.middleware or metrics is None:
-            return self.handle
-        series = self._http_metrics = metrics.http_metrics()
-        handle = self.handle
-
-        def measured(req: HttpRequest, resp: Writer) -> None:
-            started = time.monotonic()
-            series.request_started()
-            try:
-                handle(req, resp)
-            finally:
-                series.request_finished(resp.status or -1, time.monotonic() - started)
-
-        return measured
+        if "http_metrics" in self.cfg.middleware and metrics is not None:
+            self._http_metrics = metrics.http_metrics()
+        return build_chain(self.cfg, self.handle, series=self._http_metrics)
 
     def handle(self, req: HttpRequest, resp: Writer) -> None:
         """Run one request through the pool and write the worker's answer (server's Handler)."""

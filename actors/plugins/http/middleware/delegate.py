@@ -1,0 +1,94 @@
+"""A :class:`Writer` that forwards everything to another one: the base of the response-changing
+middleware (gzip, sendfile, headers), which override only the calls they change.
+
+Every attribute of the protocol is a property reading (and writing) the wrapped writer, so a
+handler further in sees the same ``client_gone``, ``status`` and ``bytes_sent`` as the front.
+"""
+
+from __future__ import annotations
+
+from gevent.event import Event
+
+from actors.plugins.http.server.response_head import Headers
+from actors.plugins.http.server.writer import Writer
+
+__all__ = ["DelegatingWriter"]
+
+
+class DelegatingWriter:
+    """Forwards every call and attribute of :class:`Writer` to ``inner``."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: Writer) -> None:
+        self.inner = inner
+
+    @property
+    def client_gone(self) -> Event:
+        return self.inner.client_gone
+
+    @client_gone.setter
+    def client_gone(self, value: Event) -> None:
+        self.inner.client_gone = value
+
+    @property
+    def started(self) -> bool:
+        return self.inner.started
+
+    @started.setter
+    def started(self, value: bool) -> None:
+        self.inner.started = value
+
+    @property
+    def finished(self) -> bool:
+        return self.inner.finished
+
+    @finished.setter
+    def finished(self, value: bool) -> None:
+        self.inner.finished = value
+
+    @property
+    def status(self) -> int:
+        return self.inner.status
+
+    @status.setter
+    def status(self, value: int) -> None:
+        self.inner.status = value
+
+    @property
+    def bytes_sent(self) -> int:
+        return self.inner.bytes_sent
+
+    @bytes_sent.setter
+    def bytes_sent(self, value: int) -> None:
+        self.inner.bytes_sent = value
+
+    @property
+    def keep_alive(self) -> bool:
+        return self.inner.keep_alive
+
+    @keep_alive.setter
+    def keep_alive(self, value: bool) -> None:
+        self.inner.keep_alive = value
+
+    @property
+    def head_sent(self) -> bool:
+        return self.inner.head_sent
+
+    def send_informational(self, status: int, headers: Headers) -> None:
+        self.inner.send_informational(status, headers)
+
+    def start(self, status: int, headers: Headers) -> None:
+        self.inner.start(status, headers)
+
+    def override(self, status: int, headers: Headers) -> None:
+        self.inner.override(status, headers)
+
+    def write(self, chunk: bytes) -> None:
+        self.inner.write(chunk)
+
+    def finish(self, body: bytes = b"", trailers: Headers | None = None) -> None:
+        self.inner.finish(body, trailers)
+
+    def abort(self) -> None:
+        self.inner.abort()
