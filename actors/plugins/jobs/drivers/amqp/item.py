@@ -44,6 +44,7 @@ class AmqpItem:
     __slots__ = (
         "_chan",
         "_driver",
+        "_on_broker",
         "_settled",
         "auto_ack",
         "delay",
@@ -98,11 +99,18 @@ class AmqpItem:
         self._driver = settler
         #: How it was settled ("ack", "nack", ...), or "" while pending.
         self._settled = ""
+        self._on_broker = False
 
     @property
     def settled(self) -> str:
         """How the item was settled, or ``""``; tests and logs read it."""
         return self._settled
+
+    @property
+    def settled_on_broker(self) -> bool:
+        """True when the ack/nack frame went out on a live channel (an auto-ack item was
+        acked on receipt); False when its channel had died (the broker redelivers it)."""
+        return self._on_broker
 
     def context(self) -> bytes:
         """Upstream ``Item.Context``: ``{id, job, driver, queue, headers, pipeline}``."""
@@ -127,11 +135,13 @@ class AmqpItem:
     def _send(self, how: str, requeue: bool = False) -> None:
         if self.auto_ack:  # acked on receipt (upstream stubs ack/nack out)
             self._settled = how
+            self._on_broker = True
             self._driver.settled(self, how, on_broker=False)
             return
         what = "ack" if how in ("ack", "requeue") else "nack"
         on_broker = self._chan.settle(what, self.delivery_tag, self.multiple_ack, requeue)
         self._settled = how
+        self._on_broker = on_broker
         self._driver.settled(self, how, on_broker)
 
     def ack(self) -> None:
