@@ -128,7 +128,7 @@ def test_broker_restart_under_load(live_rabbit: RabbitMQ) -> None:
     def consumer() -> None:
         done = 0
         while True:
-            wait_for(lambda: len(queue.items) > done, timeout=120)
+            queue.wait(done + 1, timeout=120)
             for item in queue.items[done:]:
                 deliveries.setdefault(item.id, []).append(time.monotonic())
                 gevent.sleep(0)  # "work"
