@@ -25,7 +25,7 @@ import pika.exceptions
 from pika.adapters.gevent_connection import GeventConnection, _GeventSelectorIOLoop
 from pika.adapters.utils.selector_ioloop_adapter import SelectorIOServicesAdapter
 
-__all__ = ["BrokerError", "Chan", "ChannelGone", "Link"]
+__all__ = ["BrokerError", "Chan", "ChannelGone", "Link", "hub_services"]
 
 log = logging.getLogger("greenrunner.jobs.amqp")
 
@@ -43,7 +43,8 @@ class ChannelGone(BrokerError):
 _services: dict[int, tuple[Any, SelectorIOServicesAdapter]] = {}
 
 
-def _hub_services() -> SelectorIOServicesAdapter:
+def hub_services() -> SelectorIOServicesAdapter:
+    """The pika I/O services of the current hub, for ``GeventConnection(custom_ioloop=...)``."""
     hub = gevent.get_hub()
     cached = _services.get(id(hub))
     if cached is not None and cached[0] is hub:
@@ -75,7 +76,7 @@ class Link:
             on_open_callback=self._on_open,
             on_open_error_callback=self._on_open_error,
             on_close_callback=self._on_close,
-            custom_ioloop=_hub_services(),
+            custom_ioloop=hub_services(),
         )
 
     @classmethod
