@@ -25,11 +25,17 @@ __all__ = ["EXCHANGE_TYPES", "AmqpPipelineSchema", "AmqpSchema"]
 EXCHANGE_TYPES = ("direct", "fanout", "topic", "headers")
 
 
+#: Keys whose empty string means the default (upstream ``InitDefault`` tests for "").
+_EMPTY_IS_DEFAULT = ("addr", "exchange", "exchange_type", "consumer_id")
+
+
 class AmqpAddr(BaseField):
     """``amqp://user:password@host:port/vhost``; TLS (``amqps://``) is not supported yet."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if not isinstance(value, str) or not value.strip():
+        if isinstance(value, str) and not value.strip():
+            return ""  # the default, as upstream's InitDefault
+        if not isinstance(value, str):
             raise ValidationError(
                 f"expected a broker URL like {DEFAULT_AMQP_ADDR}, got {describe(value)}"
             )
@@ -124,15 +130,17 @@ class AmqpPipelineSchema(SectionSchema):
             raise ValidationError({"config": [f"expected a map, got {describe(nested)}"]})
         flat = {k: v for k, v in data.items() if k != "config"}
         flat.update(nested or {})
+        # An empty string is "the default" for these, as in upstream's InitDefault.
+        for key in _EMPTY_IS_DEFAULT:
+            if flat.get(key) == "":
+                del flat[key]
         return super()._check_keys(flat, **kwargs)
 
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> AmqpPipelineConfig:
-        # Empty strings mean "the default", as in upstream's InitDefault.
-        for key, default in (("exchange", "amqp.default"), ("exchange_type", "direct")):
-            if not data.get(key):
-                data[key] = default
-        data.setdefault("addr", self.defaults.addr)
+        data.setdefault("exchange", "amqp.default")
+        data.setdefault("exchange_type", "direct")
+        data["addr"] = data.get("addr") or self.defaults.addr
         if not data.get("consumer_id"):
             data["consumer_id"] = f"roadrunner-{uuid.uuid4()}"
         data.pop("driver", None)
