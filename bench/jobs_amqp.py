@@ -16,8 +16,10 @@ inside the delivery callback; no greenlets, no waits, no redial.
 
     python bench/jobs_amqp.py [--jobs 20000] [--window 64] [--prefetch 256] [--rounds 1]
 
-Prints jobs per second (pushed and consumed, start to last ack) for both and the ratio
-ours / baseline from one run; ``--rounds N`` alternates N runs of each and prints medians.
+Prints, for both, jobs per second (pushed and consumed, start to last ack) and this
+process's CPU time per job (the client side only; the broker does the same work for both,
+and on a loaded machine CPU per job is the steadier figure), with the ratios ours /
+baseline from one run; ``--rounds N`` alternates N runs of each and prints medians.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ PAYLOAD = b'{"task":"send-mail","to":"someone@example.com"}'
 HEADERS = {"attempt": ["1"], "source": ["bench"]}
 
 
-def ours(url: str, jobs: int, window: int, prefetch: int) -> float:
+def ours(url: str, jobs: int, window: int, prefetch: int) -> tuple[float, float]:
     """Jobs per second through the driver: push from ``window`` greenlets, consume, ack."""
     name = f"ours-{uuid.uuid4().hex[:6]}"
     cfg = AmqpPipelineSchema(name).load(
@@ -88,18 +90,18 @@ def ours(url: str, jobs: int, window: int, prefetch: int) -> float:
         for n in counter:
             driver.push(Job(name="Mail", id=f"j{n}", payload=PAYLOAD, headers=HEADERS))
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     driver.run()
     eater = gevent.spawn(poller)
     gevent.joinall([gevent.spawn(pusher) for _ in range(window)], raise_error=True)
     done.wait()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     eater.kill()
     driver.stop(5)
-    return jobs / elapsed
+    return jobs / elapsed, cpu / jobs * 1e6
 
 
-def bare(url: str, jobs: int, window: int, prefetch: int) -> float:
+def bare(url: str, jobs: int, window: int, prefetch: int) -> tuple[float, float]:
     """Jobs per second with pika callbacks only (the floor for a pika program)."""
     name = f"bare-{uuid.uuid4().hex[:6]}"
     exchange = "amqp.default"
@@ -196,14 +198,23 @@ def bare(url: str, jobs: int, window: int, prefetch: int) -> float:
             ),
         )
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     conn.channel(on_open_callback=cons_open)
     consumer_ready.wait(10)
     publish_more()
     done.get(timeout=300)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     conn.close()
-    return jobs / elapsed
+    return jobs / elapsed, cpu / jobs * 1e6
+
+
+def report(label: str, base: tuple[float, float], mine: tuple[float, float]) -> None:
+    print(
+        f"{label}bare pika: {base[0]:7.0f} jobs/s {base[1]:6.0f} us CPU/job   "
+        f"amqp driver: {mine[0]:7.0f} jobs/s {mine[1]:6.0f} us CPU/job   "
+        f"ratio {mine[0] / base[0]:.2f} (throughput), {base[1] / mine[1]:.2f} (CPU)",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -217,21 +228,23 @@ def main() -> None:
     rabbit = RabbitMQ()
     rabbit.start()
     try:
-        ours_runs: list[float] = []
-        bare_runs: list[float] = []
+        ours_runs: list[tuple[float, float]] = []
+        bare_runs: list[tuple[float, float]] = []
         for _ in range(args.rounds):
             bare_runs.append(bare(rabbit.url, args.jobs, args.window, args.prefetch))
             ours_runs.append(ours(rabbit.url, args.jobs, args.window, args.prefetch))
-            print(
-                f"bare pika: {bare_runs[-1]:8.0f} jobs/s   amqp driver: {ours_runs[-1]:8.0f} "
-                f"jobs/s   ratio {ours_runs[-1] / bare_runs[-1]:.2f}",
-                flush=True,
-            )
+            report("", bare_runs[-1], ours_runs[-1])
         if args.rounds > 1:
-            o, b = statistics.median(ours_runs), statistics.median(bare_runs)
-            print(
-                f"median   bare pika: {b:8.0f} jobs/s   amqp driver: {o:8.0f} jobs/s   "
-                f"ratio {o / b:.2f}"
+            report(
+                "median ",
+                (
+                    statistics.median(r[0] for r in bare_runs),
+                    statistics.median(r[1] for r in bare_runs),
+                ),
+                (
+                    statistics.median(r[0] for r in ours_runs),
+                    statistics.median(r[1] for r in ours_runs),
+                ),
             )
     finally:
         rabbit.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import gevent
+import gevent.monkey
 
 from tests.jobs_amqp.harness import Collector, driver_for, job, pipeline_config, push_all
 from tests.support.rabbitmq import RabbitMQ
@@ -37,6 +38,7 @@ def test_hub_keeps_ticking_during_broker_io(live_rabbit: RabbitMQ) -> None:
     finally:
         running = False
         tick.join(1)
+    assert not gevent.monkey.is_anything_patched(), "the driver must work without patching"
     assert len(gaps) > 50, "the timer hardly ran: the hub was blocked"
     # a 5 ms timer on a loaded 2-core machine: a blocked hub would show gaps of seconds
     assert max(gaps) < 0.25, f"the hub stalled for {max(gaps):.3f}s"

@@ -77,9 +77,9 @@ class AmqpDriver:
                 self._dial()
             except BrokerError as exc:
                 raise BrokerError(
-                    f"amqp pipeline {cfg.name}: cannot reach the broker at {_safe(cfg.addr)}: "
-                    f"{exc}; check jobs.pipelines.{cfg.name}.addr (or amqp.addr) and that "
-                    "RabbitMQ is running"
+                    f"amqp pipeline {cfg.name}: {exc}; check that RabbitMQ runs at "
+                    f"{_safe(cfg.addr)} (jobs.pipelines.{cfg.name}.addr or amqp.addr) and "
+                    "that the exchange and queue settings match what the broker has"
                 ) from exc
         self._keeper = gevent.spawn(self._keep)
 
