@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -29,6 +30,20 @@ RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 EPMD = shutil.which("epmd") or "/usr/bin/epmd"
 #: The AMQP 0-9-1 protocol header a client opens with.
 PROTOCOL_HEADER = b"AMQP\x00\x00\x09\x01"
+
+
+#: Runs beside each broker run: when its stdin closes (the test process ended, however it
+#: ended, even by SIGKILL), it kills the broker's process group and its epmd, so no broker
+#: outlives the tests.
+WATCHDOG = """
+import os, signal, sys
+sys.stdin.buffer.read()
+for kill, target in ((os.killpg, int(sys.argv[1])), (os.kill, int(sys.argv[2]))):
+    try:
+        kill(target, signal.SIGKILL)
+    except OSError:
+        pass
+"""
 
 
 def missing_reason() -> str | None:
@@ -70,6 +85,7 @@ class RabbitMQ:
         (self.base / "enabled_plugins").write_text("[].\n")
         self._epmd: subprocess.Popen[bytes] | None = None
         self._server: subprocess.Popen[bytes] | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -101,7 +117,7 @@ class RabbitMQ:
         return env
 
     def start(self, timeout: float = 60.0) -> None:
-        """Start epmd (once) and the node; return when it answers the AMQP handshake."""
+        """Start epmd and the node; return when it answers the AMQP handshake."""
         if self.running:
             return
         env = self._env()
@@ -126,6 +142,11 @@ class RabbitMQ:
             )
         finally:
             out.close()
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-c", WATCHDOG, str(self._server.pid), str(self._epmd.pid)],
+            stdin=subprocess.PIPE,
+            start_new_session=True,
+        )
         self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
@@ -175,6 +196,7 @@ class RabbitMQ:
         except subprocess.TimeoutExpired:
             self.kill()
         self._wait_port_closed()
+        self._release_watchdog()
 
     def kill(self) -> None:
         """The node dies at once (SIGKILL to its process group)."""
@@ -185,6 +207,17 @@ class RabbitMQ:
             os.killpg(server.pid, signal.SIGKILL)
         server.wait(10)
         self._wait_port_closed()
+        self._release_watchdog()
+
+    def _release_watchdog(self) -> None:
+        """The node is down: let the watchdog finish (it takes epmd with it; the next
+        :meth:`start` starts epmd again on the same port)."""
+        dog, self._watchdog = self._watchdog, None
+        if dog is not None and dog.stdin is not None:
+            dog.stdin.close()
+            dog.wait(10)
+            if self._epmd is not None:
+                self._epmd.wait(10)
 
     def _wait_port_closed(self) -> None:
         # beam's children (erl_child_setup) go with it; wait until the port is free again.
@@ -201,7 +234,9 @@ class RabbitMQ:
         try:
             self.stop(timeout=15)
         finally:
-            if self._epmd is not None and self._epmd.poll() is None:
-                self._epmd.kill()
+            self._release_watchdog()
+            if self._epmd is not None:
+                if self._epmd.poll() is None:
+                    self._epmd.kill()
                 self._epmd.wait(5)
             shutil.rmtree(self.base, ignore_errors=True)
