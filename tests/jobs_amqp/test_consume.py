@@ -21,6 +21,7 @@ from tests.support.rabbitmq import RabbitMQ
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # a broker start, 10,000 jobs or a restart on a loaded machine
 def test_ten_thousand_jobs_consumed_exactly_once(live_rabbit: RabbitMQ, peer: Peer) -> None:
     cfg = pipeline_config(live_rabbit, prefetch=200, durable=True)
     queue = Collector()

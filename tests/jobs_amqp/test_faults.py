@@ -99,6 +99,7 @@ def test_unreachable_broker_is_a_clear_error(live_rabbit: RabbitMQ) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # a broker start, 10,000 jobs or a restart on a loaded machine
 def test_broker_restart_under_load(live_rabbit: RabbitMQ) -> None:
     """Pushers and a consumer run while the broker stops and starts again.
 
