@@ -225,3 +225,18 @@ def test_run_without_queue_is_upstreams_error(live_rabbit: RabbitMQ) -> None:
         with pytest.raises(ValueError, match="empty queue name"):
             driver.run()
         assert "empty queue name" in driver.state().error_message
+
+
+def test_multiple_ack_acks_earlier_deliveries_too(live_rabbit: RabbitMQ, peer: Peer) -> None:
+    queue = Collector()
+    cfg = pipeline_config(live_rabbit, multiple_ack=True)
+    with driver_for(cfg, queue) as driver:
+        driver.run()
+        for n in range(3):
+            driver.push(job(n))
+        items = queue.wait(3)
+        items[2].ack()  # with multiple set, the two before it are acked with it
+        wait_for(lambda: driver.state().active == 0)
+        driver.pause()
+    # the connection is closed: anything still unacked would be back in the queue now
+    assert peer.declare(cfg.queue, passive=True) == 0

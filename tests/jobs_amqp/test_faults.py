@@ -173,3 +173,20 @@ def test_setup_refused_by_the_broker_is_a_clear_error(live_rabbit: RabbitMQ) -> 
         clash = pipeline_config(live_rabbit, exchange="ex-typed", exchange_type="fanout")
         with pytest.raises(BrokerError, match=r"PRECONDITION_FAILED.*exchange and queue settings"):
             make_amqp_driver(clash, Collector(), None)
+
+
+def test_a_paused_pipeline_stays_paused_across_a_redial(live_rabbit: RabbitMQ) -> None:
+    queue = Collector()
+    with driver_for(pipeline_config(live_rabbit), queue) as driver:
+        driver.run()
+        driver.pause()
+        link = driver._link
+        assert link is not None
+        link.close()  # the connection goes away under the driver
+        wait_for(lambda: driver.connected and driver._link is not link, timeout=20)
+        driver.push(job(1))
+        gevent.sleep(0.5)
+        assert queue.items == [] and driver.state().active == 1
+        driver.resume()
+        assert queue.wait(1)[0].id == "job-1"
+        queue.items[0].ack()

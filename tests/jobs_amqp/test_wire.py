@@ -168,3 +168,27 @@ def test_push_without_routing_key_is_upstreams_error(live_rabbit: RabbitMQ) -> N
         pytest.raises(ValueError, match="empty routing key"),
     ):
         driver.push(job(1))
+
+
+def test_delay_queue_declared_by_roadrunner_is_shared(live_rabbit: RabbitMQ, peer: Peer) -> None:
+    """A RoadRunner instance declared the delay queue first (amqp091-go writes the int64
+    arguments as 'l'): Greenrunner's declare must be equivalent, or the broker refuses it."""
+    cfg = pipeline_config(live_rabbit)
+    name = delay_queue_name(1000, cfg.exchange, cfg.queue)
+    queue = Collector()
+    with driver_for(cfg, queue) as driver:
+        peer.declare(
+            name,
+            durable=True,
+            arguments={
+                "x-dead-letter-exchange": cfg.exchange,
+                "x-dead-letter-routing-key": cfg.routing_key,
+                "x-message-ttl": 1000,
+                "x-expires": 2000,
+            },
+        )
+        driver.run()
+        driver.push(job(1, delay=1))
+        item = queue.wait(1, timeout=10)[0]
+        assert item.id == "job-1" and item.delay == 1
+        item.ack()
