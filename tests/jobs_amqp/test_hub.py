@@ -40,5 +40,8 @@ def test_hub_keeps_ticking_during_broker_io(live_rabbit: RabbitMQ) -> None:
         tick.join(1)
     assert not gevent.monkey.is_anything_patched(), "the driver must work without patching"
     assert len(gaps) > 50, "the timer hardly ran: the hub was blocked"
-    # a 5 ms timer on a loaded 2-core machine: a blocked hub would show gaps of seconds
-    assert max(gaps) < 0.25, f"the hub stalled for {max(gaps):.3f}s"
+    # A client that blocked the hub would hold it for the whole push of 3,000 confirmed jobs
+    # (seconds); on a loaded 2-core machine the OS alone can delay a 5 ms timer by a few
+    # hundred ms, hence the margin.
+    worst = sorted(gaps)[-5:]
+    assert max(gaps) < 1.0, f"the hub stalled: worst gaps {worst}"

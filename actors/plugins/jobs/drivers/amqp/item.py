@@ -133,13 +133,17 @@ class AmqpItem:
             raise StoppedError(STOPPED)
 
     def _send(self, how: str, requeue: bool = False) -> None:
+        if self._settled:
+            return  # settled once already: the counters must not move twice
         if self.auto_ack:  # acked on receipt (upstream stubs ack/nack out)
             self._settled = how
             self._on_broker = True
             self._driver.settled(self, how, on_broker=False)
             return
         what = "ack" if how in ("ack", "requeue") else "nack"
-        on_broker = self._chan.settle(what, self.delivery_tag, self.multiple_ack, requeue)
+        # Only a plain ack uses ``multiple_ack``; upstream nacks and requeue-acks one message.
+        multiple = self.multiple_ack and how == "ack"
+        on_broker = self._chan.settle(what, self.delivery_tag, multiple, requeue)
         self._settled = how
         self._on_broker = on_broker
         self._driver.settled(self, how, on_broker)
