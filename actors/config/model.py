@@ -355,6 +355,7 @@ class Config:
     status: StatusConfig | None = None
     metrics: MetricsConfig | None = None
     tcp: TcpConfig | None = None
+    amqp: AmqpConfig | None = None
     jobs: JobsConfig | None = None
     path: str | None = None
     raw: dict[str, YamlValue] = field(default_factory=dict)
@@ -454,3 +455,53 @@ class HeadersConfig:
     cors: CorsConfig | None = None
     request: dict[str, str] = field(default_factory=dict)
     response: dict[str, str] = field(default_factory=dict)
+
+
+# --- amqp (jobs driver, issue 11) ------------------------------------------------------------
+
+#: RoadRunner's default broker address (``amqpjobs/config.go`` ``InitDefault``).
+DEFAULT_AMQP_ADDR = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+@dataclass(frozen=True, slots=True)
+class AmqpConfig:
+    """RoadRunner's top-level ``amqp`` section: the broker every ``amqp`` pipeline dials
+    unless the pipeline names its own ``addr`` (a Greenrunner extension)."""
+
+    addr: str = DEFAULT_AMQP_ADDR
+
+
+@dataclass(frozen=True, slots=True)
+class AmqpPipelineConfig:
+    """One ``jobs.pipelines.<name>`` with ``driver: amqp`` (``amqpjobs/config.go``).
+
+    Every default is upstream's ``InitDefault``: a zero ``prefetch``, ``priority`` or
+    ``redial_timeout`` means 10, 10 and 60; ``consumer_id`` is ``roadrunner-<uuid4>``
+    when not set.  ``queue_headers`` are the queue's declare arguments (``x-max-priority``,
+    ``x-dead-letter-exchange``...).  ``redial_timeout`` is seconds.
+    """
+
+    name: str
+    driver: str = "amqp"
+    addr: str = DEFAULT_AMQP_ADDR
+    priority: int = 10
+    prefetch: int = 10
+    queue: str = ""
+    exchange: str = "amqp.default"
+    exchange_type: str = "direct"
+    routing_key: str = ""
+    consume_all: bool = False
+    exclusive: bool = False
+    durable: bool = False
+    delete_queue_on_stop: bool = False
+    multiple_ack: bool = False
+    requeue_on_fail: bool = False
+    exchange_durable: bool = False
+    exchange_auto_delete: bool = False
+    queue_auto_delete: bool = False
+    redial_timeout: int = 60
+    queue_headers: dict[str, YamlValue] = field(default_factory=dict)
+    consumer_id: str = ""
+
+
+__all__ += ["DEFAULT_AMQP_ADDR", "AmqpConfig", "AmqpPipelineConfig"]

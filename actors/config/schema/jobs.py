@@ -21,6 +21,7 @@ from marshmallow import ValidationError, post_load
 
 from actors.config.errors import describe
 from actors.config.model import JobsConfig, MemoryPipelineConfig
+from actors.config.schema.amqp import AmqpPipelineSchema
 from actors.config.schema.base import Section, SectionSchema
 from actors.config.schema.fields import BaseField, Int, Str, StrList
 from actors.config.schema.paths import did_you_mean, pushed, warn
@@ -55,7 +56,10 @@ class MemoryPipelineSchema(SectionSchema):
 
 
 #: Pipeline schema by driver name; the integrator adds ``"amqp"``.
-PIPELINE_SCHEMAS: dict[str, type[SectionSchema]] = {"memory": MemoryPipelineSchema}
+PIPELINE_SCHEMAS: dict[str, type[SectionSchema]] = {
+    "memory": MemoryPipelineSchema,
+    "amqp": AmqpPipelineSchema,
+}
 
 
 def unknown_driver_message(driver: str) -> str:

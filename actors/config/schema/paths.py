@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "UNKNOWN_KEY",
@@ -60,6 +61,9 @@ class LoadState:
     where: Callable[[Path], str] = _nowhere
     path: list[PathKey] = field(default_factory=list)
     require_version: bool = True
+    #: The top-level ``amqp`` section once loaded (it is declared before ``jobs``, and
+    #: marshmallow loads fields in declaration order): the defaults of the ``amqp`` pipelines.
+    amqp: Any = None
 
 
 _STATE: ContextVar[LoadState | None] = ContextVar("greenrunner_config_state", default=None)

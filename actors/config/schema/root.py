@@ -9,6 +9,7 @@ from marshmallow import ValidationError, post_load, pre_load
 
 from actors.config.errors import describe
 from actors.config.model import Config, PoolConfig
+from actors.config.schema.amqp import AmqpSchema
 from actors.config.schema.base import Section, SectionSchema
 from actors.config.schema.fields import BaseField
 from actors.config.schema.http import HttpSchema
@@ -39,13 +40,14 @@ __all__ = [
 
 #: Top-level sections Greenrunner reads.
 SUPPORTED_SECTIONS = (
-    "version", "include", "server", "logs", "http", "rpc", "status", "metrics", "tcp", "jobs",
+    "version", "include", "server", "logs", "http", "rpc", "status", "metrics", "tcp", "amqp",
+    "jobs",
 )  # fmt: skip
 
 #: RoadRunner plugin sections that are accepted (a config shared with RR must load) and ignored.
 IGNORED_SECTIONS = frozenset(
     {
-        "amqp", "app", "beanstalk", "boltdb", "broadcast", "centrifuge", "config", "dotenv",
+        "app", "beanstalk", "boltdb", "broadcast", "centrifuge", "config", "dotenv",
         "endure", "envfile", "fileserver", "gcp_pubsub", "google_pub_sub", "grpc", "headers",
         "informer", "kafka", "kv", "lock", "memcached", "memory", "nats", "otel",
         "pubsub", "redis", "reload", "resetter", "service", "sqs", "static", "temporal",
@@ -90,6 +92,7 @@ class ConfigSchema(SectionSchema):
     status = Section(StatusSchema)
     metrics = Section(MetricsSchema)
     tcp = Section(TcpSchema)
+    amqp = Section(AmqpSchema)  # before jobs: its amqp pipelines default to this section
     jobs = Section(JobsSchema)
 
     @pre_load
