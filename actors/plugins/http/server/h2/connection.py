@@ -91,7 +91,14 @@ class H2Connection:
         self.sock = sock
         self.addr = addr
         self.scheme = scheme
-        config = h2.config.H2Configuration(client_side=False, header_encoding=None)
+        # Outbound fields are built clean by ``h2_headers`` (the HTTP/1.1 writer's rules), so
+        # h2's own per-field checks would only cost time on every response.
+        config = h2.config.H2Configuration(
+            client_side=False,
+            header_encoding=None,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+        )
         conn = h2.connection.H2Connection(config=config)
         codes = h2.settings.SettingCodes
         conn.local_settings = h2.settings.Settings(

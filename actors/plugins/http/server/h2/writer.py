@@ -17,6 +17,13 @@ import gevent.event
 import h2.errors
 import h2.exceptions
 
+from actors.plugins.http.server.header_names import (
+    H_CONN,
+    H_DATE,
+    H_INVALID,
+    H_TE,
+    response_name_kind,
+)
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.response_head import Headers, date_line
 
@@ -25,25 +32,40 @@ if TYPE_CHECKING:
 
 __all__ = ["StreamWriter", "h2_headers"]
 
-#: Fields HTTP/2 forbids in a message (RFC 9113 §8.2.2): meaningful for one HTTP/1.1 hop only.
-_HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
-)
+#: Fields HTTP/2 forbids in a message (RFC 9113 §8.2.2) besides Connection and
+#: Transfer-Encoding (classified by ``response_name_kind``): meaningful for one HTTP/1.1 hop.
+_HOP_BY_HOP = frozenset({"keep-alive", "proxy-connection", "upgrade"})
 
 
 def h2_headers(
     status: int | None, headers: Headers, date: bool = False
 ) -> list[tuple[bytes, bytes]]:
-    """A handler's headers as an HTTP/2 field block (lower-case names, UTF-8 values)."""
+    """A handler's headers as an HTTP/2 field block, sanitised as the HTTP/1.1 writer does:
+    names that are not tokens dropped, CR/LF/NUL in values turned into spaces, values UTF-8
+    (lone surrogates back to their bytes), names lower-cased, connection-specific fields
+    dropped, and a ``date`` added unless the handler gave one (``date=True``)."""
     out: list[tuple[bytes, bytes]] = []
     if status is not None:
-        out.append((b":status", str(status).encode()))
+        out.append((b":status", b"%d" % status))
+    has_date = False
     for name, value in headers:
+        kind = response_name_kind(name)
+        if kind:
+            if kind in (H_INVALID, H_TE, H_CONN):
+                continue
+            if kind == H_DATE:
+                has_date = True
         lname = name.lower()
         if lname in _HOP_BY_HOP or (lname == "te" and value.strip().lower() != "trailers"):
             continue
-        out.append((lname.encode("latin-1"), value.encode("utf-8")))
-    if date:
+        if "\n" in value or "\r" in value or "\0" in value:
+            value = value.replace("\r", " ").replace("\n", " ").replace("\0", " ")
+        try:
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = value.encode("utf-8", "replace")
+        out.append((lname.encode("latin-1"), raw.strip(b" \t")))
+    if date and not has_date:
         out.append((b"date", date_line()[6:-2]))
     return out
 
@@ -130,7 +152,7 @@ class StreamWriter:
         if not self.started:
             self.start(200, [])
         if not self._head_sent:
-            self._send_head(None)
+            self._send_head(None, flush=not chunk)
         if chunk and self._has_body():
             self._send_data(chunk, end=False)
 
@@ -150,7 +172,7 @@ class StreamWriter:
             if not body and not trailers:
                 self._send_head(len(body), end=True)
                 return
-            self._send_head(len(body))
+            self._send_head(len(body), flush=False)  # leaves with the body, in one send
         if trailers:
             if body:
                 self._send_data(body, end=False)
@@ -180,7 +202,7 @@ class StreamWriter:
         status = self.status
         return not (self._request.method == "HEAD" or status == 204 or status == 304)
 
-    def _send_head(self, length: int | None, end: bool = False) -> None:
+    def _send_head(self, length: int | None, end: bool = False, flush: bool = True) -> None:
         headers = self._headers
         if self.status == 304:
             headers = [h for h in headers if h[0].lower() != "content-type"]
@@ -194,9 +216,11 @@ class StreamWriter:
             elif self._has_body():
                 headers.append(("content-length", str(length)))
         self._head_sent = True
-        self._send_headers(h2_headers(self.status, headers, date=True), end=end)
+        self._send_headers(h2_headers(self.status, headers, date=True), end=end, flush=flush)
 
-    def _send_headers(self, block: list[tuple[bytes, bytes]], end: bool) -> None:
+    def _send_headers(
+        self, block: list[tuple[bytes, bytes]], end: bool, flush: bool = True
+    ) -> None:
         conn = self._conn
         if self.client_gone.is_set():
             return
@@ -211,7 +235,8 @@ class StreamWriter:
                 return
             raise
         self.bytes_sent += sum(len(n) + len(v) for n, v in block)
-        conn.flush()
+        if flush:
+            conn.flush()
 
     def _send_data(self, data: bytes, end: bool) -> None:
         """DATA frames within the flow-control windows, waiting for credit when there is none."""
