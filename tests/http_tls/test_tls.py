@@ -178,3 +178,16 @@ def test_the_handshake_is_bounded_by_the_header_timeout(tls_servers: TlsServers,
         return time.monotonic() - started
 
     assert 0.5 < call(silent) < 5
+
+
+def test_a_key_that_is_not_the_certificates_fails_the_start_naming_both(
+    tls_servers: TlsServers, certs
+):
+    from actors.system import StartupError
+
+    ssl_cfg = tls_servers.ssl(key=str(certs / "client.key"))  # server.pem with alice's key
+    with pytest.raises(StartupError) as info:
+        tls_servers(http={"ssl": ssl_cfg})
+    text = str(info.value)
+    assert "client.key" in text and "server.pem" in text
+    assert "the key must be the certificate's" in text

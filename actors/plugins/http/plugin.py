@@ -352,6 +352,13 @@ class HttpPluginActor(GeventActor):
         """
         plugin = self.plugin
         cfg = plugin.cfg
+        context = None
+        if cfg.ssl is not None:
+            # Before the pool: a bad key or certificate must not cost a round of worker spawns.
+            try:
+                context = server_context(cfg.ssl)
+            except ValueError as exc:
+                raise PoolError(str(exc)) from None
         plugin.pool = plugin.system.new_pool(
             "http", cfg.pool, {"RR_MODE": "http"}, request_flags=CODEC_JSON
         )
@@ -375,10 +382,6 @@ class HttpPluginActor(GeventActor):
 
         access_log = plugin.access_log if cfg.access_logs else None
         if cfg.ssl is not None:
-            try:
-                context = server_context(cfg.ssl)
-            except ValueError as exc:
-                raise PoolError(str(exc)) from None
             tls = listener(cfg.ssl.host, cfg.ssl.port, handler, tls=context, access_log=access_log)
             _start(tls, "http.ssl.address", "https")
             plugin.tls_server = plugin.server = tls
