@@ -191,3 +191,18 @@ def test_a_key_that_is_not_the_certificates_fails_the_start_naming_both(
     text = str(info.value)
     assert "client.key" in text and "server.pem" in text
     assert "the key must be the certificate's" in text
+
+
+def test_error_answers_before_the_handler_work_over_tls(tls_servers: TlsServers, certs):
+    """The HTTP/1.1 front's own answers (here 431) go through TLS too, then the close."""
+    server = tls_servers(http={"ssl": tls_servers.ssl()}, pool={"num_workers": 1})
+    execs = server.execs()
+    status, _, _ = call(
+        https_get,
+        tls_address(server),
+        "/echo",
+        client_context(certs),
+        b"X-Big: " + b"a" * 70_000 + b"\r\n",
+    )
+    assert status == 431
+    assert server.execs() == execs

@@ -31,7 +31,8 @@ def serve_h2c(server: HttpServer, sock: Any, addr: tuple[str, int]) -> None:
     """Serve ``sock`` as HTTP/2 if it starts with the preface, else as HTTP/1.1."""
     first = b""
     try:
-        with gevent.Timeout(server.head_timeout, TimeoutError):
+        # A new connection may wait for its first request as long as an idle keep-alive one.
+        with gevent.Timeout(server.keepalive_timeout, TimeoutError):
             while True:
                 got = sock.recv(len(PREFACE), socket.MSG_PEEK)
                 if not got or len(got) == len(PREFACE) or not PREFACE.startswith(got):
