@@ -302,3 +302,14 @@ def test_stop_lets_in_flight_streams_finish(tls_servers: TlsServers):
     server.plugin.server.stop(10)
     stream, _ = pending.get(timeout=20)
     assert stream.status == 200 and stream.ended
+
+
+def test_head_has_the_length_and_no_body(both: Server):
+    def run():
+        with H2Client(both.addr) as client:
+            return client.get("/pid"), client.request("HEAD", "/pid")
+
+    get, head = call(run)
+    assert head.status == 200 and head.ended
+    assert head.data == b""
+    assert head.headers["content-length"] == str(len(get.data))

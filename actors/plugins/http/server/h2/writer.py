@@ -151,9 +151,10 @@ class StreamWriter:
             raise RuntimeError("write() after finish()")
         if not self.started:
             self.start(200, [])
+        data = chunk and self._has_body()
         if not self._head_sent:
-            self._send_head(None, flush=not chunk)
-        if chunk and self._has_body():
+            self._send_head(None, flush=not data)
+        if data:
             self._send_data(chunk, end=False)
 
     def finish(self, body: bytes = b"", trailers: Headers | None = None) -> None:
@@ -165,14 +166,14 @@ class StreamWriter:
         self.finished = True
         if self.client_gone.is_set():
             return
-        has_body = self._has_body()
-        if not has_body:
+        length = len(body)  # HEAD reports the length of the body it does not send
+        if not self._has_body():
             body = b""
         if not self._head_sent:
             if not body and not trailers:
-                self._send_head(len(body), end=True)
+                self._send_head(length, end=True)
                 return
-            self._send_head(len(body), flush=False)  # leaves with the body, in one send
+            self._send_head(length, flush=False)  # leaves with the body, in one send
         if trailers:
             if body:
                 self._send_data(body, end=False)
@@ -213,6 +214,8 @@ class StreamWriter:
             if self._request.method == "HEAD" and self.status not in (204, 304):
                 if given:
                     headers.append(given[0])
+                elif length:
+                    headers.append(("content-length", str(length)))
             elif self._has_body():
                 headers.append(("content-length", str(length)))
         self._head_sent = True
