@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import socket
 import ssl
 import time
@@ -206,3 +208,28 @@ def test_error_answers_before_the_handler_work_over_tls(tls_servers: TlsServers,
     )
     assert status == 431
     assert server.execs() == execs
+
+
+def test_failed_handshakes_leak_no_file_descriptors(tls_servers: TlsServers, certs):
+    server = tls_servers(http={"ssl": tls_servers.ssl()}, pool={"num_workers": 1})
+    addr = tls_address(server)
+    strict = ssl.create_default_context(cafile=str(certs / "other_ca.pem"))  # distrusts us
+
+    def fail_many() -> int:
+        failures = 0
+        for _ in range(20):
+            with socket.create_connection(addr, timeout=TIMEOUT) as sock:
+                sock.sendall(b"GET / HTTP/1.1\r\n\r\n")  # not TLS at all
+                with contextlib.suppress(OSError):
+                    sock.recv(100)
+            with contextlib.suppress(ssl.SSLError, OSError):
+                tls_exchange(addr, strict, b"GET / HTTP/1.1\r\n\r\n")
+                continue
+            failures += 1
+        return failures
+
+    call(fail_many)  # warm-up: lazily opened descriptors (the hub's threadpool, ...)
+    before = len(os.listdir("/proc/self/fd"))
+    assert call(fail_many) == 20
+    wait_for(lambda: len(os.listdir("/proc/self/fd")) <= before, timeout=10)
+    assert call(https_get, addr, "/pid", client_context(certs))[0] == 200

@@ -58,6 +58,10 @@ class ClientConnection(Protocol):
 class HttpServer:
     """The listener: accepts connections and runs one :class:`Connection` greenlet per client.
 
+    With ``tls`` (an ``SSLContext``) every connection is TLS and ALPN chooses HTTP/2 or
+    HTTP/1.1 (``tls.py``); with ``h2c`` a plain client opening with the HTTP/2 preface gets
+    HTTP/2 (``h2/h2c.py``).  Either way each request reaches the same :data:`Handler`.
+
     ``access_log``, when given, is called after every response as
     ``access_log(request, status, bytes_sent, elapsed_seconds)``; nothing is timed or logged per
     request when it is ``None``.  ``max_request_size`` is in bytes, 0 means unlimited.
@@ -123,6 +127,8 @@ class HttpServer:
         self.h2c = h2c
         #: HTTP/2: streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
         self.max_concurrent_streams = max_concurrent_streams
+        #: TLS handshakes in progress (not yet connections, but counted by ``max_connections``).
+        self.handshaking = 0
         #: True from :meth:`stop` on: responses then say ``Connection: close``.
         self.stopping = False
 
@@ -145,7 +151,7 @@ class HttpServer:
         self.stopping = False
 
     def _accept(self, sock: Any, addr: tuple[str, int]) -> None:
-        if self.max_connections and len(self._conns) >= self.max_connections:
+        if self.max_connections and len(self._conns) + self.handshaking >= self.max_connections:
             self._refuse(sock)
             return
         with contextlib.suppress(OSError):  # a unix socket, or the peer is already gone

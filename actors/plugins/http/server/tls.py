@@ -98,13 +98,11 @@ def serve_tls(server: HttpServer, sock: Any, addr: tuple[str, int]) -> None:
     """
     tls = server.tls
     assert tls is not None
+    server.handshaking += 1
+    tsock = sock
     try:
+        # wrap_socket takes the file descriptor over: from here on only tsock closes it.
         tsock = tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-    except OSError:
-        with contextlib.suppress(OSError):
-            sock.close()
-        return
-    try:
         with gevent.Timeout(server.head_timeout, TimeoutError("TLS handshake timed out")):
             tsock.do_handshake()
     except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
@@ -112,6 +110,8 @@ def serve_tls(server: HttpServer, sock: Any, addr: tuple[str, int]) -> None:
         with contextlib.suppress(OSError):
             tsock.close()
         return
+    finally:
+        server.handshaking -= 1
     if tsock.selected_alpn_protocol() == "h2":
         server.run_connection(H2Connection(server, tsock, addr, scheme="https"))
     else:
