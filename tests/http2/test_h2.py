@@ -313,3 +313,30 @@ def test_head_has_the_length_and_no_body(both: Server):
     assert head.status == 200 and head.ended
     assert head.data == b""
     assert head.headers["content-length"] == str(len(get.data))
+
+
+def test_rapid_reset_cannot_start_handlers_without_bound(tls_servers: TlsServers):
+    """Streams opened and reset at once are closed for h2's stream count, but their handlers
+    run (waiting for the only, busy worker): past twice max_concurrent_streams in flight the
+    connection is closed, and the server keeps serving others."""
+    server = tls_servers(
+        WORKER,
+        http={"address": "127.0.0.1:0", "http2": {"h2c": True, "max_concurrent_streams": 4}},
+        pool={"num_workers": 1, "allocate_timeout": "10s"},
+    )
+
+    def attack():
+        with H2Client(server.addr) as client:
+            client.start("GET", "/sleep?s=3")  # holds the only worker
+            for _ in range(50):
+                sid = client.start("GET", "/pid")
+                client.conn.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
+            client._flush()
+            while client.terminated is None and client.pump():
+                pass
+            return client.terminated
+
+    terminated = call(attack)
+    assert terminated is not None
+    assert terminated.error_code == h2.errors.ErrorCodes.ENHANCE_YOUR_CALM
+    assert call(lambda: H2Client(server.addr).get("/pid")).status == 200

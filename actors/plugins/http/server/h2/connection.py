@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,10 @@ STREAM_WINDOW = 1 << 20
 CONNECTION_WINDOW = 1 << 20
 #: Bytes per read.
 _RECV = 65536
+#: After a GOAWAY for an error, how long and how much of what the client still sends is read
+#: before closing (as the HTTP/1.1 connection does after an error answer).
+_LINGER = 1.0
+_LINGER_BYTES = 256 * 1024
 
 
 class _Timeout(Exception):
@@ -180,16 +185,15 @@ class H2Connection:
                 events = conn.receive_data(data)
             except h2.exceptions.ProtocolError as exc:
                 server.logger.debug("http: HTTP/2 protocol error from %s: %s", self.addr, exc)
-                with contextlib.suppress(h2.exceptions.ProtocolError):
-                    conn.close_connection(error_code=_error_code(exc))
-                self.flush()
-                self.dead = True
+                self._goaway(_error_code(exc))
                 return
             for event in events:
                 self._dispatch(event)
             self.flush()
 
     def _dispatch(self, event: h2.events.Event) -> None:
+        if self.dead:
+            return  # ended by an earlier event of the same read (GOAWAY sent)
         if isinstance(event, h2.events.RequestReceived):
             self._on_request(event)
         elif isinstance(event, h2.events.DataReceived):
@@ -263,10 +267,29 @@ class H2Connection:
             self.server.logger.debug("http: HTTP/2 stream %d refused: %s", sid, exc)
             self._reject(sid, 400, reset=False)
             return
+        if len(self._writers) >= self._handler_limit():
+            # Handlers still running for streams the client already closed or reset: a client
+            # that opens and resets streams in a loop ("rapid reset", CVE-2023-44487) would
+            # otherwise start handlers without bound, while max_concurrent_streams only counts
+            # open streams.  Go's server does the same accounting and also ends the connection.
+            self.server.logger.warning(
+                "http: HTTP/2 client %s has %d requests in flight for at most %d open streams; "
+                "closing the connection (ENHANCE_YOUR_CALM)",
+                self.addr,
+                len(self._writers),
+                self.server.max_concurrent_streams,
+            )
+            self._goaway(h2.errors.ErrorCodes.ENHANCE_YOUR_CALM)
+            return
         writer = StreamWriter(self, sid, request)
         self._writers[sid] = writer
         greenlet = gevent.spawn(self._serve, request, writer)
         self._handlers.add(greenlet)
+
+    def _handler_limit(self) -> int:
+        """Requests in flight one connection may have: twice the stream limit, as a handler
+        may still be finishing after its stream closed (its client already saw the end)."""
+        return 2 * max(self.server.max_concurrent_streams, 1)
 
     def _reject(self, sid: int | None, status: int, *, reset: bool) -> None:
         """Answer a request that never reaches the handler (400, 413, 431), then, if the client
@@ -348,13 +371,34 @@ class H2Connection:
         finally:
             self._sending = False
 
-    def _lost(self) -> None:
+    def _goaway(self, code: int) -> None:
+        """End the connection for an error: GOAWAY with ``code``, then stop writing and drain
+        what the client still sends for a moment, so that closing does not reset the
+        connection (an RST can destroy the GOAWAY before the client reads it)."""
+        with contextlib.suppress(h2.exceptions.ProtocolError):
+            self.h2.close_connection(error_code=code)
+        self.flush()
+        self._lost(close=False)
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            with gevent.Timeout(_LINGER, _Timeout):
+                budget = _LINGER_BYTES
+                while budget > 0:
+                    got = len(self.sock.recv(_RECV))
+                    if not got:
+                        break
+                    budget -= got
+        except (OSError, ValueError, _Timeout):
+            pass
+
+    def _lost(self, close: bool = True) -> None:
         """The peer is gone (a failed send): every stream's client is gone."""
         self.dead = True
         for writer in list(self._writers.values()):
             writer.gone()
-        with contextlib.suppress(OSError):
-            self.sock.close()
+        if close:
+            with contextlib.suppress(OSError):
+                self.sock.close()
 
     def close(self) -> None:
         """GOAWAY if the peer is still there, close, and tell the server (idempotent)."""
