@@ -23,6 +23,7 @@ import pytest
 from tests.support.http_servers import Servers
 from tests.support.pools import PoolHarness
 from tests.support.relay_harness import RelayHarness
+from tests.support.tls import TlsServers, make_certs
 from tests.support.workers import RELAYS
 
 SOCKET_RELAYS = ["tcp", "unix"]
@@ -116,3 +117,24 @@ def _logging_handed_back() -> Iterator[None]:
         from actors.logs import reset_logging
 
         reset_logging()
+
+
+@pytest.fixture(scope="session")
+def certs() -> Iterator[Path]:
+    """A CA, a server certificate for localhost/127.0.0.1, a client certificate of that CA and
+    one of another CA (``support/tls.py``), made once per session with the openssl CLI."""
+    d = Path(tempfile.mkdtemp(prefix="gr-certs-"))
+    try:
+        yield make_certs(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def tls_servers(certs: Path) -> Iterator[TlsServers]:
+    """Like ``servers``, with the ``http`` section exactly as given (TLS only is possible)."""
+    factory = TlsServers(certs)
+    try:
+        yield factory
+    finally:
+        factory.close()

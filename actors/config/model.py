@@ -20,9 +20,11 @@ __all__ = [
     "DEFAULT_RPC_LISTEN",
     "MAX_WORKERS",
     "METRIC_TYPES",
+    "ClientAuthType",
     "CollectorConfig",
     "Config",
     "DynamicAllocatorConfig",
+    "Http2Config",
     "HttpConfig",
     "JobsConfig",
     "LogChannelConfig",
@@ -34,6 +36,7 @@ __all__ = [
     "PoolConfig",
     "RpcConfig",
     "ServerConfig",
+    "SslConfig",
     "StatusConfig",
     "SupervisorConfig",
     "TcpConfig",
@@ -205,6 +208,10 @@ class HttpConfig:
     static: StaticConfig | None = None
     headers: HeadersConfig | None = None
     trusted_subnets: list[str] = field(default_factory=lambda: list(DEFAULT_TRUSTED_SUBNETS))
+    #: ``http.ssl``: the TLS listener (None: none); ``address`` may then be "" (TLS only).
+    ssl: SslConfig | None = None
+    #: ``http.http2``: h2c on the plain listener and stream limits (None: the defaults).
+    http2: Http2Config | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,3 +512,39 @@ class AmqpPipelineConfig:
 
 
 __all__ += ["DEFAULT_AMQP_ADDR", "AmqpConfig", "AmqpPipelineConfig"]
+#: ``http.ssl.client_auth_type`` values, RoadRunner's spelling (Go's ``tls.ClientAuthType``).
+ClientAuthType: TypeAlias = Literal[
+    "no_client_cert",
+    "request_client_cert",
+    "require_any_client_cert",
+    "verify_client_cert_if_given",
+    "require_and_verify_client_cert",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SslConfig:
+    """``http.ssl``: the TLS listener.  ``address`` is normalised like ``http.address``;
+    ``key``/``cert`` are PEM files checked to exist at load time; ``root_ca`` (optional) is
+    the CA bundle client certificates are checked against, and ``client_auth_type`` only
+    applies when it is set (as in RoadRunner).  ``redirect`` makes the plain listener answer
+    every request with a 308 to this listener."""
+
+    address: str = "127.0.0.1:443"
+    host: str = "127.0.0.1"
+    port: int = 443
+    key: str = ""
+    cert: str = ""
+    root_ca: str = ""
+    client_auth_type: ClientAuthType = "no_client_cert"
+    redirect: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Http2Config:
+    """``http.http2``: ``h2c`` serves HTTP/2 without TLS (prior knowledge) on the plain
+    listener; ``max_concurrent_streams`` bounds the streams one connection may have open
+    (HTTP/2 over TLS is always offered by ALPN, as Go's server does)."""
+
+    h2c: bool = False
+    max_concurrent_streams: int = 128

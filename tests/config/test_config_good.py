@@ -478,8 +478,8 @@ def test_unsupported_sections_are_warned_about(
           command: php w.php
         http:
           address: 127.0.0.1:8080
-          ssl: {address: ":443"}
-          http2: {h2c: true}
+          fcgi: {address: "tcp://0.0.0.0:9000"}
+          http3: {address: ":443"}
           middleware: [gzip, my_thing]
         kv:
           local: {driver: memory}
@@ -495,8 +495,8 @@ def test_unsupported_sections_are_warned_about(
     assert "section kv is not supported by Greenrunner and is ignored" in text
     assert "section grpc is not supported by Greenrunner and is ignored" in text
     assert "section endure is not supported" in text
-    assert "http.ssl: is not supported by Greenrunner yet" in text
-    assert "http.http2: is not supported by Greenrunner yet" in text
+    assert "http.fcgi: is not supported by Greenrunner yet" in text
+    assert "http.http3: is not supported by Greenrunner yet" in text
     assert "'my_thing' does not exist" in text
     assert "unknown section something_else is ignored" in text
     assert cfg.http is not None

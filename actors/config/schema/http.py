@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from marshmallow import post_load
+from marshmallow import ValidationError, post_load, validates_schema
 
 from actors.config.model import HttpConfig, UploadsConfig
 from actors.config.schema.addresses import Address
@@ -17,13 +17,14 @@ from actors.config.schema.http_middleware import (
     TrustedSubnets,
     warn_unusable_middleware,
 )
+from actors.config.schema.http_tls import Http2Schema, SslSchema
 from actors.config.schema.paths import warn
 from actors.config.schema.pool import PoolSchema
 
 __all__ = ["HTTP_UNSUPPORTED", "KNOWN_MIDDLEWARE", "HttpSchema", "UploadsSchema"]
 
 #: ``http.*`` subsections RoadRunner knows and Greenrunner does not implement yet.
-HTTP_UNSUPPORTED = ("ssl", "http2", "fcgi", "http3")
+HTTP_UNSUPPORTED = ("fcgi", "http3")
 
 #: Middleware names RoadRunner ships; others only get a warning, as in RR.
 KNOWN_MIDDLEWARE = frozenset(
@@ -71,18 +72,14 @@ class _Middleware(StrList):
 
 
 class HttpSchema(SectionSchema):
-    """``http``: plain HTTP/1.1 only, so TLS, h2 and fcgi sections are accepted (a shared
-    config must load) and ignored with a warning; the middleware sections (``static``,
-    ``headers``, ``trusted_subnets``) are validated in ``http_middleware.py``."""
+    """``http``: HTTP/1.1, TLS and HTTP/2 (``http_tls.py``) and the middleware sections
+    (``static``, ``headers``, ``trusted_subnets``, validated in ``http_middleware.py``); fcgi and
+    http3 are accepted (a shared config must load) and ignored with a warning."""
 
     IGNORED = HTTP_UNSUPPORTED
 
+    #: The plain listener; optional when ``ssl`` is set (TLS only), checked in ``_listeners``.
     address = Address(
-        required=True,
-        required_message=(
-            "http needs an address to listen on, e.g. address: 127.0.0.1:8080 "
-            "(Greenrunner serves plain HTTP only)"
-        ),
         null_message="http.address is empty: expected host:port, e.g. 127.0.0.1:8080",
         keep_null=True,
     )
@@ -113,8 +110,27 @@ class HttpSchema(SectionSchema):
     #: below a usual ``ulimit -n`` raised for a server.  0 or absent: the default.
     max_connections = Int(minimum=0, zero=10_000)
 
+    #: TLS and HTTP/2 (``actors/config/schema/http_tls.py``).
+    ssl = Section(SslSchema)
+    http2 = Section(Http2Schema)
+
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _listeners(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
+        # As RoadRunner: the plugin needs a plain listener, a TLS one, or both (an ssl section
+        # with its own errors is reported as such, not as a missing address).
+        if "address" not in original and "ssl" not in original:
+            raise ValidationError(
+                {
+                    "address": [
+                        "http needs an address to listen on, e.g. address: 127.0.0.1:8080 "
+                        "(or an ssl section with address, key and cert for HTTPS only)"
+                    ]
+                }
+            )
+
     @post_load
     def _make(self, data: dict[str, Any], **kwargs: Any) -> HttpConfig:
-        data["address"], data["host"], data["port"] = data["address"]
+        # TLS only: no plain listener, said by an empty address (port 0 is never bound).
+        data["address"], data["host"], data["port"] = data.get("address", ("", "", 0))
         warn_unusable_middleware(data.get("middleware", []), data, KNOWN_MIDDLEWARE)
         return HttpConfig(**data)

@@ -12,10 +12,11 @@ import errno
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gevent
 
+from actors.config.model import Http2Config
 from actors.errors import (
     NoFreeWorkersError,
     PoolError,
@@ -33,8 +34,10 @@ from actors.plugins.http.context.response import (
 )
 from actors.plugins.http.forms.errors import FormError
 from actors.plugins.http.middleware import build_chain
-from actors.plugins.http.server.listener import HttpServer
+from actors.plugins.http.server.listener import Handler, HttpServer
+from actors.plugins.http.server.redirect import redirect_handler
 from actors.plugins.http.server.request import HttpRequest
+from actors.plugins.http.server.tls import server_context
 from actors.plugins.http.server.writer import Writer
 from actors.runtime import GeventActor
 from relays.frame import CODEC_JSON
@@ -65,6 +68,9 @@ class HttpPlugin:
         self.cfg = cfg
         self.pool: Pool | None = None
         self.server: HttpServer | None = None
+        #: The ``http.ssl`` listener, when configured (``server`` is the plain one, or this one
+        #: when there is no plain listener).
+        self.tls_server: HttpServer | None = None
         #: The ``http_metrics`` middleware's series, when it is listed and metrics are on.
         self._http_metrics: HttpMetrics | None = None
         self.actor = HttpPluginActor.start(self)
@@ -90,6 +96,12 @@ class HttpPlugin:
         """The address bound (the real port when ``http.address`` asked for port 0)."""
         assert self.server is not None
         return self.server.address
+
+    @property
+    def tls_address(self) -> tuple[str, int]:
+        """The address the ``http.ssl`` listener bound (the real port when port 0 was asked)."""
+        assert self.tls_server is not None
+        return self.tls_server.address
 
     # -- the request path --------------------------------------------------------------
 
@@ -132,6 +144,7 @@ class HttpPlugin:
                 raw_query=req.query.decode("latin-1"),
                 parsed=prepared.parsed,
                 uploads=prepared.uploads,
+                scheme=req.scheme,
             )
             self._exec(resp, Payload(prepared.body, context))
         finally:
@@ -321,46 +334,91 @@ class HttpPluginActor(GeventActor):
         self.plugin = plugin
 
     def serve(self) -> tuple[str, int]:
-        """Pool first: a listener up before its workers would answer the first requests 503."""
+        """Pool first: a listener up before its workers would answer the first requests 503.
+
+        Then the TLS listener (``http.ssl``), then the plain one (``http.address``); either may
+        be absent.  Both share the pool and the handler; with ``ssl.redirect`` the plain one
+        only redirects to the TLS one.  Returns the plain address, or the TLS one without it.
+        """
         plugin = self.plugin
         cfg = plugin.cfg
+        context = None
+        if cfg.ssl is not None:
+            # Before the pool: a bad key or certificate must not cost a round of worker spawns.
+            try:
+                context = server_context(cfg.ssl)
+            except ValueError as exc:
+                raise PoolError(str(exc)) from None
         plugin.pool = plugin.system.new_pool(
             "http", cfg.pool, {"RR_MODE": "http"}, request_flags=CODEC_JSON
         )
-        server = HttpServer(
-            cfg.host,
-            cfg.port,
-            plugin.handler(),
-            max_request_size=cfg.max_request_size * MIB,
-            read_timeout=_READ_TIMEOUT,
-            header_timeout=cfg.header_timeout,
-            min_body_rate=cfg.min_body_rate,
-            max_connections=cfg.max_connections,
-            access_log=plugin.access_log if cfg.access_logs else None,
-            logger=log,
-        )
-        try:
-            server.start()
-        except OSError as exc:
-            hint = _LISTEN_HINTS.get(exc.errno, "check http.address")
-            raise PoolError(
-                f"http.address: cannot listen on {cfg.host}:{cfg.port}: "
-                f"{exc.strerror or exc}; {hint}"
-            ) from None
-        plugin.server = server
-        log.info(
-            "http server was started",
-            extra={"fields": {"address": "{}:{}".format(*server.address)}},
-        )
-        return server.address
+        handler = plugin.handler()
+        http2 = cfg.http2 or Http2Config()
+
+        def listener(host: str, port: int, handle: Handler, **extra: Any) -> HttpServer:
+            return HttpServer(
+                host,
+                port,
+                handle,
+                max_request_size=cfg.max_request_size * MIB,
+                read_timeout=_READ_TIMEOUT,
+                header_timeout=cfg.header_timeout,
+                min_body_rate=cfg.min_body_rate,
+                max_connections=cfg.max_connections,
+                logger=log,
+                max_concurrent_streams=http2.max_concurrent_streams,
+                **extra,
+            )
+
+        access_log = plugin.access_log if cfg.access_logs else None
+        if cfg.ssl is not None:
+            tls = listener(cfg.ssl.host, cfg.ssl.port, handler, tls=context, access_log=access_log)
+            _start(tls, "http.ssl.address", "https")
+            plugin.tls_server = plugin.server = tls
+        if cfg.address:
+            if cfg.ssl is not None and cfg.ssl.redirect:
+                assert plugin.tls_server is not None
+                # Redirects short-circuit every middleware and the access log, as in RR.
+                plain = listener(cfg.host, cfg.port, redirect_handler(plugin.tls_server.address[1]))
+            else:
+                plain = listener(cfg.host, cfg.port, handler, h2c=http2.h2c, access_log=access_log)
+            try:
+                _start(plain, "http.address", "http")
+            except PoolError:
+                if plugin.tls_server is not None:
+                    plugin.tls_server.stop(0)
+                raise
+            plugin.server = plain
+        assert plugin.server is not None
+        return plugin.server.address
 
     def shutdown(self, timeout: float | None = None) -> None:
         """Listener first, so requests in flight finish on live workers, then the pool."""
         plugin = self.plugin
         budget = timeout if timeout is not None else plugin.cfg.pool.destroy_timeout
         deadline = time.monotonic() + budget  # one budget for both steps, not one each
-        if plugin.server is not None:
-            plugin.server.stop(budget)
+        servers = [plugin.server, plugin.tls_server]
+        if servers[0] is servers[1]:
+            del servers[1]
+        alive = [server for server in servers if server is not None]
+        # Both listeners drain at once, within the one budget.
+        gevent.joinall([gevent.spawn(server.stop, budget) for server in alive])
         if plugin.pool is not None:
             plugin.pool.destroy(max(1.0, deadline - time.monotonic()))
         gevent.sleep(0)
+
+
+def _start(server: HttpServer, key: str, scheme: str) -> None:
+    """Bind ``server``; a failure is a :class:`PoolError` naming the key and a likely fix."""
+    host, port = server.address
+    try:
+        server.start()
+    except OSError as exc:
+        hint = _LISTEN_HINTS.get(exc.errno, f"check {key}").replace("http.address", key)
+        raise PoolError(
+            f"{key}: cannot listen on {host}:{port}: {exc.strerror or exc}; {hint}"
+        ) from None
+    log.info(
+        f"{scheme} server was started",
+        extra={"fields": {"address": "{}:{}".format(*server.address)}},
+    )

@@ -16,7 +16,10 @@ one concept per module:
 * ``response``: where a response is written: :class:`~.response.ResponseWriter` frames it
   (one ``sendall`` for a whole response; chunked, length or close-delimited for a stream);
 * ``response_head``: header lines, the ``Date`` line, canned error responses;
-* ``header_names``: the bounded caches of header names; ``status``: Go's reason phrases.
+* ``header_names``: the bounded caches of header names; ``status``: Go's reason phrases;
+* ``writer``: the :class:`~.writer.Writer` protocol every front implements;
+* ``tls``: the TLS context, handshake and HTTP/1.1 over TLS; ``redirect``: ``ssl.redirect``;
+* ``h2/``: HTTP/2 (over TLS by ALPN, or h2c), each stream through the same handler.
 
 It knows nothing about workers: ``actors/plugins/http/plugin.py`` passes a handler.  Import from
 the modules (``from actors.plugins.http.server.listener import HttpServer``); this file stays

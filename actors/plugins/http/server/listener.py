@@ -10,16 +10,18 @@ import logging
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import gevent
 from gevent.server import StreamServer
 
 from actors.plugins.http.server.connection import Connection
+from actors.plugins.http.server.h2.h2c import serve_h2c
 from actors.plugins.http.server.request import HttpRequest
+from actors.plugins.http.server.tls import serve_tls
 from actors.plugins.http.server.writer import Writer
 
-__all__ = ["AccessLog", "Handler", "HttpServer"]
+__all__ = ["AccessLog", "ClientConnection", "Handler", "HttpServer"]
 
 _log = logging.getLogger("greenrunner.http")
 
@@ -36,8 +38,29 @@ Handler = Callable[[HttpRequest, Writer], None]
 AccessLog = Callable[[HttpRequest, int, int, float], None]
 
 
+class ClientConnection(Protocol):
+    """What the listener tracks of a connection, whatever its protocol (HTTP/1.1 or 2)."""
+
+    #: The greenlet serving it (killed when idle at stop, or still busy after the timeout).
+    greenlet: Any
+    #: True while it waits for a new request with nothing in flight.
+    idle: bool
+
+    def run(self) -> None:
+        """Serve until the peer leaves or the server stops; close the socket at the end."""
+        ...
+
+    def close(self) -> None:
+        """Close the socket and tell the server (idempotent)."""
+        ...
+
+
 class HttpServer:
     """The listener: accepts connections and runs one :class:`Connection` greenlet per client.
+
+    With ``tls`` (an ``SSLContext``) every connection is TLS and ALPN chooses HTTP/2 or
+    HTTP/1.1 (``tls.py``); with ``h2c`` a plain client opening with the HTTP/2 preface gets
+    HTTP/2 (``h2/h2c.py``).  Either way each request reaches the same :data:`Handler`.
 
     ``access_log``, when given, is called after every response as
     ``access_log(request, status, bytes_sent, elapsed_seconds)``; nothing is timed or logged per
@@ -70,6 +93,9 @@ class HttpServer:
         access_log: AccessLog | None = None,
         logger: logging.Logger | None = None,
         backlog: int = 1024,
+        tls: Any = None,
+        h2c: bool = False,
+        max_concurrent_streams: int = 128,
     ) -> None:
         self.handler = handler
         self.max_request_size = max_request_size
@@ -93,7 +119,16 @@ class HttpServer:
         self._backlog = backlog
         self._server: StreamServer | None = None
         self._address: tuple[str, int] = (host, port)
-        self._conns: set[Connection] = set()
+        self._conns: set[ClientConnection] = set()
+        #: A ``gevent.ssl.SSLContext`` (``tls.server_context``): every connection is TLS, and
+        #: ALPN picks HTTP/2 or HTTP/1.1.  None: plain TCP.
+        self.tls = tls
+        #: Plain TCP: a client starting with the HTTP/2 preface gets HTTP/2 (prior knowledge).
+        self.h2c = h2c
+        #: HTTP/2: streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+        self.max_concurrent_streams = max_concurrent_streams
+        #: TLS handshakes in progress (not yet connections, but counted by ``max_connections``).
+        self.handshaking = 0
         #: True from :meth:`stop` on: responses then say ``Connection: close``.
         self.stopping = False
 
@@ -116,18 +151,32 @@ class HttpServer:
         self.stopping = False
 
     def _accept(self, sock: Any, addr: tuple[str, int]) -> None:
-        if self.max_connections and len(self._conns) >= self.max_connections:
+        if self.max_connections and len(self._conns) + self.handshaking >= self.max_connections:
             self._refuse(sock)
             return
         with contextlib.suppress(OSError):  # a unix socket, or the peer is already gone
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = Connection(self, sock, (addr[0], addr[1]))  # IPv6 gives a 4-tuple
+        if self.tls is not None or self.h2c:
+            self._accept_other(sock, (addr[0], addr[1]))
+            return
+        self.run_connection(Connection(self, sock, (addr[0], addr[1])))  # IPv6: a 4-tuple
+
+    def run_connection(self, conn: ClientConnection) -> None:
+        """Track ``conn`` and serve it in this (its own) greenlet."""
         conn.greenlet = gevent.getcurrent()
         if self.stopping:
             conn.close()
             return
         self._conns.add(conn)
         conn.run()
+
+    def _accept_other(self, sock: Any, addr: tuple[str, int]) -> None:
+        """TLS (handshake, then ALPN) or h2c (a look at the first bytes): off the plain path,
+        which pays nothing for either."""
+        if self.tls is not None:
+            serve_tls(self, sock, addr)
+        else:
+            serve_h2c(self, sock, addr)
 
     def _refuse(self, sock: Any) -> None:
         """Close a connection over ``max_connections`` at once; say so, once per interval."""
@@ -147,7 +196,7 @@ class HttpServer:
             self._refused = 0
             self._refused_logged = now
 
-    def connection_closed(self, conn: Connection) -> None:
+    def connection_closed(self, conn: ClientConnection) -> None:
         """Forget ``conn`` (called by the connection itself once its socket is closed)."""
         self._conns.discard(conn)
 

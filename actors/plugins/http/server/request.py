@@ -21,6 +21,7 @@ class HttpRequest:
         "path",
         "query",
         "remote_addr",
+        "scheme",
         "target",
         "version",
     )
@@ -37,6 +38,7 @@ class HttpRequest:
         remote_addr: tuple[str, int],
         keep_alive: bool,
         host: str,
+        scheme: str = "http",
     ) -> None:
         self.method = method
         self.target = target
@@ -48,6 +50,8 @@ class HttpRequest:
         self.remote_addr = remote_addr
         self.keep_alive = keep_alive
         self.host = host
+        #: ``https`` over TLS: the worker's URI carries it, as RoadRunner's ``URI()`` does.
+        self.scheme = scheme
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """First value of header ``name`` (case-insensitive), for the rare caller that needs one."""
