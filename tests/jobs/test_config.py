@@ -50,7 +50,7 @@ def test_pipeline_keys_at_the_top_level_or_under_config() -> None:
     ("driver", "message"),
     [
         ("beanstalk", "driver beanstalk is a RoadRunner driver not supported by Greenrunner yet"),
-        ("sqs", "not supported by Greenrunner yet; use one of: memory"),
+        ("sqs", "not supported by Greenrunner yet; use one of: amqp, memory"),
         ("memroy", "unknown driver 'memroy'; did you mean 'memory'?"),
         (None, "the pipeline has no driver"),
     ],
