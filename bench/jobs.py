@@ -17,10 +17,12 @@ bytes from a producer process and consuming them with ``--workers`` worker proce
 * **memory**: Greenrunner with a memory pipeline (no broker), same producer and workers.
 
 Measured per setup: jobs per second from the first push to the last ack (end to end), the
-producer's push rate, and this process's CPU time per job (``time.process_time``: the
-Greenrunner hub, or the baseline's consumer threads; neither the workers, the producer nor
-the broker).  Printed per round, then medians and the ratios amqp/pika and amqp/memory (the
-medians of the per-round ratios).
+producer's push rate, this process's CPU time per job (``time.process_time``: the
+Greenrunner hub, or the baseline's consumer threads) and the producer's (its whole life).
+The workers and the broker are not counted.  The baseline's producer publishes to the
+broker itself, where Greenrunner's hub publishes what its producer pushes over RPC, so the
+CPU ratio is of server + producer.  Printed per round, then medians and the ratios
+amqp/pika and amqp/memory (the medians of the per-round ratios).
 
     python bench/jobs.py [--jobs 5000] [--batch 100] [--workers 2] [--prefetch 100]
                          [--payload 64] [--rounds 3] [--only amqp,pika,memory]
@@ -86,7 +88,7 @@ def producer_main(address: str, jobs: int, batch: int, payload: int) -> None:
                 ]
                 queue.push_batch(made)
         elapsed = time.perf_counter() - started
-    print(json.dumps({"pushed_per_s": jobs / elapsed}))
+    print(json.dumps({"pushed_per_s": jobs / elapsed, "cpu_us": time.process_time() / jobs * 1e6}))
 
 
 def pika_producer_main(url: str, queue: str, jobs: int, payload: int) -> None:
@@ -120,7 +122,7 @@ def pika_producer_main(url: str, queue: str, jobs: int, payload: int) -> None:
         channel.basic_publish(cfg.exchange, cfg.routing_key, body, props, mandatory=True)
     elapsed = time.perf_counter() - started
     conn.close()
-    print(json.dumps({"pushed_per_s": jobs / elapsed}))
+    print(json.dumps({"pushed_per_s": jobs / elapsed, "cpu_us": time.process_time() / jobs * 1e6}))
 
 
 # -- shared pieces ------------------------------------------------------------------------
@@ -136,12 +138,14 @@ def spawn(argv: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, __file__, *argv], stdout=subprocess.PIPE)
 
 
-def pushed_rate(producer: subprocess.Popen[bytes]) -> float:
-    """The producer's push rate, once it has exited (a failure stops the bench)."""
+def producer_result(producer: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """The producer's push rate and its CPU per job (its whole life: imports, connecting),
+    once it has exited (a failure stops the bench)."""
     out, _ = producer.communicate(timeout=120)
     if producer.returncode:
         raise SystemExit(f"the producer failed (exit {producer.returncode}); see its stderr")
-    return float(json.loads(out)["pushed_per_s"])
+    result = json.loads(out)
+    return float(result["pushed_per_s"]), float(result["cpu_us"])
 
 
 # -- Greenrunner ----------------------------------------------------------------------------
@@ -182,13 +186,14 @@ def greenrunner(
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         if metrics.jobs_err:
             raise SystemExit(f"{metrics.jobs_err} jobs failed")
-        pushed = pushed_rate(producer)
+        pushed, producer_cpu = producer_result(producer)
     finally:
         system.stop(timeout=10)
     return {
         "jobs_per_s": args.jobs / elapsed,
         "pushed_per_s": pushed,
         "cpu_us": cpu / args.jobs * 1e6,
+        "producer_cpu_us": producer_cpu,
     }
 
 
@@ -347,7 +352,7 @@ def run_pika(args: argparse.Namespace, url: str) -> Result:
             raise SystemExit(state["failure"])
         if state["errors"]:
             raise SystemExit(f"{state['errors']} jobs were not acked by the worker")
-        pushed = pushed_rate(producer)
+        pushed, producer_cpu = producer_result(producer)
     finally:
         state["done"].set()
         for thread in threads:
@@ -358,6 +363,7 @@ def run_pika(args: argparse.Namespace, url: str) -> Result:
         "jobs_per_s": args.jobs / elapsed,
         "pushed_per_s": pushed,
         "cpu_us": cpu / args.jobs * 1e6,
+        "producer_cpu_us": producer_cpu,
     }
 
 
@@ -372,8 +378,15 @@ RUNNERS: dict[str, Callable[[argparse.Namespace, str], Result]] = {
 def line(name: str, r: Result) -> str:
     return (
         f"{name:>6}: {r['jobs_per_s']:7,.0f} jobs/s end to end, "
-        f"pushed {r['pushed_per_s']:7,.0f}/s, {r['cpu_us']:5,.0f} us server CPU/job"
+        f"pushed {r['pushed_per_s']:7,.0f}/s, CPU/job {r['cpu_us']:5,.0f} us server "
+        f"+ {r['producer_cpu_us']:4,.0f} us producer"
     )
+
+
+def total_cpu(r: Result) -> float:
+    """Server + producer CPU per job: the baseline publishes in its producer what the
+    Greenrunner hub publishes itself, so only the sum compares like with like."""
+    return r["cpu_us"] + r["producer_cpu_us"]
 
 
 def ratios(runs: dict[str, list[Result]], n: int) -> list[str]:
@@ -384,7 +397,7 @@ def ratios(runs: dict[str, list[Result]], n: int) -> list[str]:
             a, b = runs["amqp"][n], runs[other][n]
             out.append(
                 f"amqp/{other} {a['jobs_per_s'] / b['jobs_per_s']:.2f} (jobs/s), "
-                f"{b['cpu_us'] / a['cpu_us']:.2f} (CPU, {other}/amqp)"
+                f"{total_cpu(b) / total_cpu(a):.2f} (server+producer CPU, {other}/amqp)"
             )
     return out
 
@@ -449,8 +462,11 @@ def main() -> None:
         if runs.get("amqp") and runs.get(other):
             pairs = list(zip(runs["amqp"], runs[other], strict=True))
             speed = statistics.median(a["jobs_per_s"] / b["jobs_per_s"] for a, b in pairs)
-            cpu = statistics.median(b["cpu_us"] / a["cpu_us"] for a, b in pairs)
-            print(f"  amqp/{other}: {speed:.2f} (jobs/s), {cpu:.2f} (CPU per job, {other}/amqp)")
+            cpu = statistics.median(total_cpu(b) / total_cpu(a) for a, b in pairs)
+            print(
+                f"  amqp/{other}: {speed:.2f} (jobs/s), "
+                f"{cpu:.2f} (server+producer CPU per job, {other}/amqp)"
+            )
 
 
 if __name__ == "__main__":
