@@ -1,5 +1,9 @@
 """AMQP jobs: push-and-consume throughput through the ``amqp`` driver against bare pika.
 
+The driver alone (no plugin, no RPC, no worker processes): where the client side of the
+broker traffic goes.  ``bench/jobs.py`` is the end-to-end bench (the plugin with workers
+against bare pika with the same workers, and against the memory driver).
+
 Both sides run on one gevent hub against the same private RabbitMQ (started here with
 ``tests/support/rabbitmq.py``), each on its own queue, and do the same work per job:
 
@@ -153,11 +157,11 @@ def bare(url: str, jobs: int, window: int, prefetch: int) -> tuple[float, float]
             priority=fields.priority or 10,
             auto_ack=False,
             delay=0,
-            chan=None,
-            delivery_tag=method.delivery_tag,  # type: ignore[arg-type]
+            chan=None,  # type: ignore[arg-type]
+            delivery_tag=method.delivery_tag,
             redelivered=False,
-            settler=None,
-        ).context()  # type: ignore[arg-type]
+            settler=None,  # type: ignore[arg-type]
+        ).context()
         ch.basic_ack(method.delivery_tag)
         state["consumed"] += 1
         if state["consumed"] == jobs:
