@@ -1,21 +1,27 @@
-"""HTTP throughput: Greenrunner against gunicorn, the same WSGI hello app, same run.
+"""HTTP throughput and CPU: Greenrunner against gunicorn and a bare front, same app, same run.
 
-Both servers serve ``bench/hello_app.py`` with 2 worker processes on
-127.0.0.1: Greenrunner (``python -m actors.main`` with a generated
-``.rr.yaml``, workers running ``python -m relays.wsgi bench.hello_app:app``)
-and gunicorn with 2 sync workers (``shared/baselines/run_gunicorn.sh``'s
-setup).  Both are started, checked to answer ``Hello, World!``, warmed up,
-then measured with ``wrk --latency`` in alternating rounds (gunicorn r1,
-greenrunner r1, gunicorn r2, ...) so that machine noise hits both alike;
-only the ratio from one run is meaningful.
+Three servers answer the WSGI hello (``bench/hello_app.py``, ``Hello, World!``) on 127.0.0.1:
+
+- **gunicorn** with 2 sync workers (``shared/baselines/run_gunicorn.sh``'s setup), the
+  throughput baseline (goal: ratio >= 1.0, p99 no higher than gunicorn's);
+- **greenrunner** (``python -m actors.main`` with a generated ``.rr.yaml``, 2 workers
+  running ``python -m relays.wsgi bench.hello_app:app``);
+- **bare**: ``bench/bare_front.py``, a gevent StreamServer with httptools answering the same
+  bytes in-process, the CPU floor of any gevent HTTP front (goal: Greenrunner's server
+  process spends at most 3x its CPU per request).
+
+All are started, checked to answer ``Hello, World!``, warmed up, then measured with
+``wrk --latency`` in alternating rounds (gunicorn r1, greenrunner r1, bare r1, gunicorn r2,
+...) so that machine noise hits them alike; only ratios from one run are meaningful.  Around
+each measured run the CPU time of each server's main process and of its whole process tree is
+read from ``/proc/PID/stat``: ``front us/req`` is the main process (Greenrunner's hub,
+gunicorn's idle arbiter), ``total us/req`` adds the workers.
 
     python bench/http.py [--duration 10] [--rounds 3] [--connections 32] [--threads 2]
 
 Needs ``wrk`` (``apt-get install -y wrk``) and gunicorn in this interpreter
-(``pip install gunicorn``; it is not a project dependency).  Prints a table
-per round, the medians and the ratio ours / gunicorn on median req/s
-(goal: >= 1.0).  Exit status: 0 done, 1 a server or wrk failed, 2 a tool is
-missing.
+(``pip install gunicorn``; it is not a project dependency).  Exit status: 0 done, 1 a server
+or wrk failed, 2 a tool is missing.
 """
 
 from __future__ import annotations
@@ -24,224 +30,38 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import shlex
 import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 # ``python bench/http.py`` puts bench/ first on sys.path, where this file would
 # shadow the stdlib ``http`` package for anything importing ``http.client``.
 if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == HERE:
     del sys.path[0]
+sys.path.insert(0, str(HERE.parent))
+
+from bench.harness import (  # noqa: E402  (after the sys.path fix above)
+    ROOT,
+    BenchError,
+    CpuUse,
+    Server,
+    WrkResult,
+    free_port,
+    measure,
+    median,
+    run_wrk,
+)
 
 APP = "bench.hello_app:app"
-EXPECTED_BODY = b"Hello, World!"
-READY_TIMEOUT = 30.0  # seconds for a server to answer its first request
-STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL
-
-
-class BenchError(Exception):
-    """A server did not start or answer, or wrk failed: the run cannot be trusted."""
-
-
-# ---------------------------------------------------------------- wrk output
-
-
-@dataclass(frozen=True)
-class WrkResult:
-    """What one wrk run says; errors are kept apart so a fast-but-failing server shows."""
-
-    requests: int
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    socket_errors: int
-    non_2xx: int
-
-    @property
-    def errors(self) -> int:
-        """Socket errors plus non-2xx/3xx answers: anything that is not a good response."""
-        return self.socket_errors + self.non_2xx
-
-
-_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
-
-
-def _duration_ms(text: str) -> float:
-    """wrk prints latencies as ``812.00us``, ``4.12ms``, ``1.02s``, ``1.50m``."""
-    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
-    if not m:
-        raise BenchError(f"cannot read the wrk latency {text!r}")
-    return float(m.group(1)) * _UNITS_MS[m.group(2)]
-
-
-def parse_wrk(output: str) -> WrkResult:
-    """Read req/s, p50, p99, socket errors and non-2xx from ``wrk --latency`` output.
-
-    wrk prints the ``Socket errors`` and ``Non-2xx or 3xx responses`` lines
-    only when they are not zero, so their absence means 0.
-    """
-    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
-    total = re.search(r"^\s*(\d+) requests in ", output, re.M)
-    p50 = re.search(r"^\s+50(?:\.000)?%\s+(\S+)", output, re.M)
-    p99 = re.search(r"^\s+99(?:\.000)?%\s+(\S+)", output, re.M)
-    if not (rps and total and p50 and p99):
-        raise BenchError(f"unexpected wrk output:\n{output}")
-    sock = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return WrkResult(
-        requests=int(total.group(1)),
-        rps=float(rps.group(1)),
-        p50_ms=_duration_ms(p50.group(1)),
-        p99_ms=_duration_ms(p99.group(1)),
-        socket_errors=sum(int(g) for g in sock.groups()) if sock else 0,
-        non_2xx=int(non2xx.group(1)) if non2xx else 0,
-    )
-
-
-def run_wrk(wrk: str, url: str, threads: int, connections: int, seconds: int) -> WrkResult:
-    """One wrk run against ``url``; a wrk failure is an error, not a zero."""
-    argv = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
-    try:
-        done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=seconds + 60, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"wrk did not finish: {shlex.join(argv)}") from None
-    if done.returncode != 0:
-        raise BenchError(f"{shlex.join(argv)} exited {done.returncode}:\n{done.stderr}")
-    return parse_wrk(done.stdout)
-
-
-# ---------------------------------------------------------------- servers
-
-
-def free_port() -> int:
-    """A port nobody listens on now (the kernel's pick; racy, but only for a moment)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live descendant of ``pid`` (Linux /proc; empty elsewhere).
-
-    Greenrunner starts each worker in its own process group, so killing the
-    server's group alone would leave workers behind if the server hangs.
-    """
-    found: list[int] = []
-    stack = [pid]
-    while stack:
-        parent = stack.pop()
-        try:
-            tasks = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for tid in tasks:
-            try:
-                with open(f"/proc/{parent}/task/{tid}/children") as fh:
-                    kids = [int(k) for k in fh.read().split()]
-            except OSError:
-                continue
-            found.extend(kids)
-            stack.extend(kids)
-    return found
-
-
-class Server:
-    """A server under test: a subprocess in its own session, its output in a log file."""
-
-    def __init__(self, name: str, argv: Sequence[str], port: int, log_path: Path) -> None:
-        self.name = name
-        self.argv = list(argv)
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}/"
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start from the repo root, so ``bench.hello_app`` imports in the workers."""
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                self.argv,
-                cwd=ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a terminal's Ctrl+C reaches us, we stop them
-            )
-
-    def log_tail(self, lines: int = 30) -> str:
-        """The end of the server's output, to explain a failure."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
-        """Wait until ``GET /`` answers 200 ``Hello, World!``: both must serve the same app."""
-        import http.client
-
-        assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(
-                    f"{self.name} exited with status {self.proc.returncode} before answering:\n"
-                    f"{self.log_tail()}"
-                )
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            try:
-                conn.request("GET", "/")
-                resp = conn.getresponse()
-                body = resp.read()
-                if resp.status == 200 and body == EXPECTED_BODY:
-                    return
-                last = f"{resp.status} {body[:80]!r}"
-            except OSError as exc:
-                last = str(exc)
-            finally:
-                conn.close()
-            time.sleep(0.1)
-        raise BenchError(
-            f"{self.name} did not answer within {timeout:g}s ({last}):\n{self.log_tail()}"
-        )
-
-    def stop(self) -> None:
-        """SIGTERM (graceful for both servers), then SIGKILL the server and its children."""
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(STOP_GRACE)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-        print(f"  {self.name} did not stop within {STOP_GRACE:g}s: killing it", file=sys.stderr)
-        for pid in [*descendants(proc.pid), proc.pid]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+#: Goal of issue 13: Greenrunner's front process at most this many times the bare front's CPU.
+CPU_GOAL = 3.0
 
 
 def greenrunner_server(tmp: Path, workers: int) -> Server:
@@ -295,32 +115,35 @@ def gunicorn_server(tmp: Path, workers: int) -> Server:
 
 # ---------------------------------------------------------------- report
 
-
-def _row(name: str, r: WrkResult) -> str:
-    return (
-        f"  {name:<12} {r.rps:>10.0f} {r.p50_ms:>9.2f} {r.p99_ms:>9.2f} "
-        f"{r.socket_errors:>10d} {r.non_2xx:>8d} {r.requests:>10d}"
-    )
-
-
 HEADER = (
-    f"  {'server':<12} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} "
-    f"{'sock err':>10} {'non-2xx':>8} {'requests':>10}"
+    f"  {'server':<12} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'sock err':>8} "
+    f"{'non-2xx':>7} {'requests':>9} {'front us/req':>12} {'total us/req':>12}"
 )
 
 
-def _median_row(name: str, results: list[WrkResult]) -> str:
+def _row(name: str, r: WrkResult, c: CpuUse) -> str:
     return (
-        f"  {name:<12} {statistics.median(r.rps for r in results):>10.0f} "
-        f"{statistics.median(r.p50_ms for r in results):>9.2f} "
-        f"{statistics.median(r.p99_ms for r in results):>9.2f} "
-        f"{sum(r.socket_errors for r in results):>10d} "
-        f"{sum(r.non_2xx for r in results):>8d} "
-        f"{sum(r.requests for r in results):>10d}"
+        f"  {name:<12} {r.rps:>9.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.socket_errors:>8d} "
+        f"{r.non_2xx:>7d} {r.requests:>9d} {c.main_us:>12.1f} {c.tree_us:>12.1f}"
     )
 
 
-# ---------------------------------------------------------------- main
+def _median_row(name: str, runs: list[tuple[WrkResult, CpuUse]]) -> str:
+    rs = [r for r, _ in runs]
+    return (
+        f"  {name:<12} {median([r.rps for r in rs]):>9.0f} "
+        f"{median([r.p50_ms for r in rs]):>7.2f} {median([r.p99_ms for r in rs]):>7.2f} "
+        f"{sum(r.socket_errors for r in rs):>8d} {sum(r.non_2xx for r in rs):>7d} "
+        f"{sum(r.requests for r in rs):>9d} {median([c.main_us for _, c in runs]):>12.1f} "
+        f"{median([c.tree_us for _, c in runs]):>12.1f}"
+    )
+
+
+def bare_server(tmp: Path) -> Server:
+    """``bench/bare_front.py``: the in-process gevent + httptools hello, the CPU floor."""
+    port = free_port()
+    argv = [sys.executable, str(HERE / "bare_front.py"), str(port)]
+    return Server("bare", argv, port, tmp / "bare.log")
 
 
 def check_tools() -> str | None:
@@ -352,14 +175,19 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def bench(wrk: str, a: argparse.Namespace) -> float:
-    """Start both servers, measure alternating rounds, print tables; return the ratio."""
-    results: dict[str, list[WrkResult]] = {"gunicorn": [], "greenrunner": []}
+    """Start the servers, measure alternating rounds, print tables; return the req/s ratio."""
+    names = ["gunicorn", "greenrunner", "bare"]
+    results: dict[str, list[tuple[WrkResult, CpuUse]]] = {n: [] for n in names}
     with (
         tempfile.TemporaryDirectory(prefix="greenrunner-httpbench-") as tmp_name,
         contextlib.ExitStack() as stack,
     ):
         tmp = Path(tmp_name)
-        servers = [gunicorn_server(tmp, a.workers), greenrunner_server(tmp, a.workers)]
+        servers = [
+            gunicorn_server(tmp, a.workers),
+            greenrunner_server(tmp, a.workers),
+            bare_server(tmp),
+        ]
         for s in servers:
             stack.callback(s.stop)  # registered first: stopped even if start() fails half-way
             s.start()
@@ -372,15 +200,17 @@ def bench(wrk: str, a: argparse.Namespace) -> float:
                 run_wrk(wrk, s.url, a.threads, a.connections, a.warmup)  # warm-up, discarded
             for r in range(1, a.rounds + 1):
                 for s in servers:
-                    results[s.name].append(
-                        run_wrk(wrk, s.url, a.threads, a.connections, a.duration)
-                    )
-                g, o = results["gunicorn"][-1], results["greenrunner"][-1]
+                    results[s.name].append(measure(s, wrk, a.threads, a.connections, a.duration))
                 print(f"round {r}")
                 print(HEADER)
-                print(_row("gunicorn", g))
-                print(_row("greenrunner", o))
-                print(f"  ratio {o.rps / g.rps:.2f}", flush=True)
+                for n in names:
+                    print(_row(n, *results[n][-1]))
+                (g, _), (o, oc), (_, bc) = (results[n][-1] for n in names)
+                print(
+                    f"  ratio {o.rps / g.rps:.2f}; front CPU greenrunner/bare "
+                    f"{oc.main_us / bc.main_us:.2f}x",
+                    flush=True,
+                )
         except BenchError:
             for s in servers:
                 if s.proc is not None and s.proc.poll() is not None:
@@ -392,16 +222,28 @@ def bench(wrk: str, a: argparse.Namespace) -> float:
                 print(f"  {s.name} log (last lines):\n    " + tail.replace("\n", "\n    "))
     print(f"median of {a.rounds} rounds (errors and requests: totals)")
     print(HEADER)
-    print(_median_row("gunicorn", results["gunicorn"]))
-    print(_median_row("greenrunner", results["greenrunner"]))
-    mg = statistics.median(r.rps for r in results["gunicorn"])
-    mo = statistics.median(r.rps for r in results["greenrunner"])
-    ratio = mo / mg
-    errors = sum(r.errors for rs in results.values() for r in rs)
+    for n in names:
+        print(_median_row(n, results[n]))
+    g_runs, o_runs, b_runs = (results[n] for n in names)
+    ratio = median([r.rps for r, _ in o_runs]) / median([r.rps for r, _ in g_runs])
+    o_us = median([c.main_us for _, c in o_runs])
+    b_us = median([c.main_us for _, c in b_runs])
+    p99_g = median([r.p99_ms for r, _ in g_runs])
+    p99_o = median([r.p99_ms for r, _ in o_runs])
+    errors = sum(r.errors for rs in results.values() for r, _ in rs)
     print(
         f"ratio greenrunner/gunicorn on median req/s: {ratio:.2f} "
         f"(goal >= 1.0: {'met' if ratio >= 1.0 else 'not met'})"
         + (f"; WARNING: {errors} errors, figures are suspect" if errors else "")
+    )
+    print(
+        f"p99 greenrunner {p99_o:.2f} ms, gunicorn {p99_g:.2f} ms "
+        f"(goal: no higher: {'met' if p99_o <= p99_g else 'not met'})"
+    )
+    print(
+        f"front CPU per request: greenrunner {o_us:.1f} us, bare gevent+httptools "
+        f"{b_us:.1f} us, {o_us / b_us:.2f}x (goal <= {CPU_GOAL:g}x and <= 45 us: "
+        f"{'met' if o_us / b_us <= CPU_GOAL and o_us <= 45 else 'not met'})"
     )
     return ratio
 
@@ -424,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGTERM, _terminate)
     print(
-        f"http bench: WSGI hello ({APP}), {a.workers} workers per server, "
+        f"http bench: WSGI hello ({APP}), {a.workers} workers per server (bare: none), "
         f"wrk -t{a.threads} -c{a.connections} -d{a.duration}s --latency, {a.rounds} rounds "
         f"(alternating), warm-up {a.warmup}s, {os.cpu_count()} CPUs shared with wrk"
     )

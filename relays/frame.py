@@ -254,8 +254,27 @@ class FrameReader:
 
     def read_frame(self) -> Frame:
         """Return the next frame; raise :class:`RelayClosedError` on a clean EOF."""
-        self._fill(HEADER_SIZE)
         buf = self._buf
+        if not buf:
+            # The usual case: nothing buffered, and one read brings exactly one whole frame
+            # (a worker writes each frame at once). It is cut out of the bytes read, with no
+            # copy through the buffer.
+            data = self._recv(self.chunk)
+            if not data:
+                raise RelayClosedError("relay closed (EOF)")
+            if len(data) >= HEADER_SIZE:
+                try:
+                    hl, flags, size, byte10 = parse_header(data[:HEADER_SIZE])
+                except FrameError:
+                    buf += data  # kept for the diagnosis (``buffered``): what the worker wrote
+                    raise
+                total = hl * 4 + size
+                if len(data) == total and (self.max_payload is None or size <= self.max_payload):
+                    nopt = hl - 3
+                    options = struct.unpack_from(f"<{nopt}I", data, HEADER_SIZE) if nopt else ()
+                    return Frame(flags, byte10, options, data[hl * 4 :])
+            buf += data
+        self._fill(HEADER_SIZE)
         hl, flags, size, byte10 = parse_header(bytes(buf[:HEADER_SIZE]))
         if self.max_payload is not None and size > self.max_payload:
             raise FrameTooLargeError(size, self.max_payload, bytes(buf[:HEADER_SIZE]))

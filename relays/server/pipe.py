@@ -70,7 +70,16 @@ class PipeRelay(Relay):
 
     def send(self, data: bytes) -> None:
         """Write all of ``data``; a full pipe parks this greenlet, not the hub."""
-        view = memoryview(data)
+        written = 0
+        if not self._closed:
+            # Not contextlib.suppress: that is one more object per request on the hot path.
+            try:  # noqa: SIM105
+                written = os.write(self._wfd, data)
+            except OSError:
+                pass  # BlockingIOError waits below; EPIPE & co. are reported below, as always
+            if written == len(data):
+                return  # the usual case: one write, no memoryview
+        view = memoryview(data)[written:]
         while view:
             if self._closed:
                 raise self._gone()

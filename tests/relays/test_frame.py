@@ -20,6 +20,7 @@ from relays.frame import (
     Frame,
     FrameError,
     FrameReader,
+    FrameTooLargeError,
     RelayClosedError,
     encode_data_frame,
     encode_frame,
@@ -222,3 +223,56 @@ def test_split_requires_one_option() -> None:
         Frame(0, 0, (), b"x").split()
     with pytest.raises(FrameError, match="exceeds payload length"):
         Frame(0, 0, (5,), b"x").split()
+
+
+class _Writes:
+    """A byte source that hands out one write per ``recv``, as a pipe does to a reader that keeps
+    up with its writer: the case where a whole frame arrives in one read."""
+
+    def __init__(self, *writes: bytes) -> None:
+        self._writes = list(writes)
+
+    def recv(self, n: int) -> bytes:
+        if not self._writes:
+            return b""
+        head = self._writes[0]
+        if len(head) > n:
+            self._writes[0] = head[n:]
+            return head[:n]
+        return self._writes.pop(0)
+
+
+def test_whole_frames_one_per_read() -> None:
+    a = encode_data_frame(b'{"status":200}', b"first", CODEC_JSON)
+    b = encode_frame(b'{"pid":1}', CONTROL)
+    reader = FrameReader(_Writes(a, b).recv)
+    first = reader.read_frame()
+    assert (first.flags, first.split()) == (CODEC_JSON, (b'{"status":200}', b"first"))
+    second = reader.read_frame()
+    assert (second.flags, second.options, second.payload) == (CONTROL, (), b'{"pid":1}')
+    assert reader.buffered == b""
+    with pytest.raises(RelayClosedError):
+        reader.read_frame()
+
+
+def test_frames_sharing_a_read_and_a_frame_split_across_reads() -> None:
+    a, b, c = (encode_data_frame(b"ctx", body) for body in (b"a", b"bb", b"c" * 100))
+    reader = FrameReader(_Writes(a + b, c[:20], c[20:]).recv)
+    assert [reader.read_frame().split()[1] for _ in range(3)] == [b"a", b"bb", b"c" * 100]
+    with pytest.raises(RelayClosedError):
+        reader.read_frame()
+
+
+def test_whole_frame_over_the_limit_is_refused() -> None:
+    reader = FrameReader(_Writes(encode_data_frame(b"", b"x" * 100)).recv)
+    reader.max_payload = 99
+    with pytest.raises(FrameTooLargeError):
+        reader.read_frame()
+
+
+def test_text_in_one_read_stays_buffered_for_the_diagnosis() -> None:
+    text = b"hello from python: this line is not a frame\n"
+    reader = FrameReader(_Writes(text).recv)
+    with pytest.raises(FrameError, match="CRC"):
+        reader.read_frame()
+    assert reader.buffered == text  # what the relay quotes to name the offending print

@@ -120,6 +120,24 @@ class HttpPlugin:
         """Run one request through the pool and write the worker's answer (server's Handler)."""
         cfg = self.cfg
         content_type = req.header("content-type")
+        method = req.method
+        if (
+            method != "HEAD"
+            and method != "OPTIONS"
+            and (content_type is None or "form" not in content_type)
+        ):
+            # No form to parse (what prepare_body would conclude, without its PreparedBody and
+            # cleanup): the body goes to the worker as received.
+            context = build_request_context(
+                remote_addr=req.remote_addr[0],
+                protocol=req.version,
+                method=method,
+                uri=req.target.decode("latin-1"),
+                headers=_utf8_headers(req.headers),
+                raw_query=req.query.decode("latin-1"),
+            )
+            self._exec(resp, Payload(req.body, context))
+            return
         try:
             prepared = prepare_body(
                 req.method,

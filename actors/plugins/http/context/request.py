@@ -84,8 +84,8 @@ def build_request_context(
     host = ""
     cookie_lines: list[str] = []
     for raw_name, raw_value in headers:
-        name = canonical_header_key(_text(raw_name))
-        value = _text(raw_value)
+        name = canonical_header_key(raw_name if type(raw_name) is str else _text(raw_name))
+        value = raw_value if type(raw_value) is str else _text(raw_value)
         if name == "Host":
             if not host:
                 host = value
@@ -109,8 +109,10 @@ def build_request_context(
         "method": method,
         "uri": absolute_uri(host, uri, scheme),
         "headers": {k: grouped[k] for k in sorted(grouped)},
-        "cookies": dict(
-            sorted((parse_cookies(cookie_lines) if cookies is None else cookies).items())
+        "cookies": (
+            dict(sorted((parse_cookies(cookie_lines) if cookies is None else cookies).items()))
+            if cookie_lines or cookies
+            else {}
         ),
         "rawQuery": raw_query,
         "parsed": parsed,

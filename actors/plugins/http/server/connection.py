@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import gevent
+from gevent.hub import Waiter
 
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.request_parser import RECV_SIZE, RequestParser
@@ -49,6 +50,9 @@ class Connection(RequestParser):
     __slots__ = (
         "_fd",
         "_raw",
+        "_rtimer",
+        "_rtimer_after",
+        "_rwatch",
         "_timeout",
         "_watcher",
         "_writer",
@@ -65,6 +69,10 @@ class Connection(RequestParser):
         self._fd = sock.fileno()
         self._timeout: float | None = None
         self._watcher: Any = None
+        #: The read watcher and timeout timer of :meth:`_wait_readable` (made on first use).
+        self._rwatch: Any = None
+        self._rtimer: Any = None
+        self._rtimer_after = -1.0
         self._writer: ResponseWriter | None = None
         self.dead = False
         self.idle = False
@@ -84,7 +92,6 @@ class Connection(RequestParser):
             self.close()
 
     def _loop(self) -> None:
-        sock = self.sock
         raw = self._raw
         server = self.server
         ready = self._ready
@@ -106,19 +113,20 @@ class Connection(RequestParser):
                         return
                     timeout = server.keepalive_timeout
                     self.idle = True
-                if timeout != self._timeout:
-                    sock.settimeout(timeout)
-                    self._timeout = timeout
                 try:
-                    data = sock.recv(RECV_SIZE)
-                except TimeoutError:
+                    readable = self._wait_readable(timeout)
+                finally:
+                    self.idle = False
+                if not readable:
                     if self._in_message:
                         self._answer_error(408, "")
                     return
+                try:
+                    data = raw.recv(RECV_SIZE)
+                except BlockingIOError:
+                    continue  # woken without data (it went elsewhere): wait again
                 except OSError:
                     return
-                finally:
-                    self.idle = False
             except OSError:
                 return
             else:
@@ -179,6 +187,32 @@ class Connection(RequestParser):
             except Exception:
                 server.logger.exception("http: access log callback failed")
         return writer.keep_alive and not self.dead
+
+    def _wait_readable(self, timeout: float) -> bool:
+        """Park this greenlet until the socket is readable; False if ``timeout`` expired first.
+
+        The read watcher and the timer belong to the connection and are reused for every wait:
+        gevent's ``socket.recv`` would try a ``recv`` that cannot succeed yet (the loop just did)
+        and build a :class:`gevent.Timeout` per wait, about 7 us of the hub's time per request.
+        """
+        watcher = self._rwatch
+        timer = self._rtimer
+        if watcher is None:
+            loop = gevent.get_hub().loop
+            watcher = self._rwatch = loop.io(self._fd, 1)
+        if timer is None or self._rtimer_after != timeout:
+            if timer is not None:
+                timer.close()
+            timer = self._rtimer = gevent.get_hub().loop.timer(max(timeout, 0.0))
+            self._rtimer_after = timeout
+        waiter: Waiter[bool] = Waiter()
+        watcher.start(waiter.switch, True)
+        timer.start(waiter.switch, False)
+        try:
+            return waiter.get()
+        finally:
+            watcher.stop()
+            timer.stop()
 
     # -- client_gone watcher -----------------------------------------------------------------
 
@@ -258,11 +292,12 @@ class Connection(RequestParser):
             pass
 
     def close(self) -> None:
-        watcher = self._watcher
-        if watcher is not None:
-            watcher.stop()
-            watcher.close()
-            self._watcher = None
+        for name in ("_watcher", "_rwatch", "_rtimer"):
+            watcher = getattr(self, name)
+            if watcher is not None:
+                watcher.stop()
+                watcher.close()
+                setattr(self, name, None)
         with contextlib.suppress(OSError):
             self.sock.close()
         self.server.connection_closed(self)

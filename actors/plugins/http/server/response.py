@@ -222,6 +222,32 @@ class ResponseWriter:
         return status_line(self.status) + data, clen
 
     def _send_whole(self, body: bytes) -> None:
+        request = self._request
+        status = self.status
+        if (
+            status != 304
+            and status != 204
+            and request.method != "HEAD"
+            and request.version == "HTTP/1.1"
+        ):
+            # The usual answer, in one expression: what the general path below computes for
+            # it, without its five helper calls (a few us of the hub's time per request).
+            data, _, close = encode_headers(self._headers)
+            conn = self._conn
+            if close or conn.server.stopping:
+                self.keep_alive = False
+            self._mode = _M_BODYLESS
+            head = b"%b%bContent-Length: %d\r\n%b\r\n" % (
+                status_line(status),
+                data,
+                len(body),
+                b"" if self.keep_alive else b"Connection: close\r\n",
+            )
+            if len(body) < _COPY_LIMIT:
+                conn.send(head + body, self)
+            elif conn.send(head, self):
+                conn.send(body, self)
+            return
         head, clen = self._prepare_head()
         if not self._has_body():
             if self._request.method == "HEAD" and self.status not in (204, 304):

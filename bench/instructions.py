@@ -1,0 +1,125 @@
+"""Instructions per request in the server process, counted by valgrind's callgrind.
+
+CPU time per request moves by 2x on a machine shared with other jobs (preemption, caches,
+how many requests each loop iteration finds); the number of instructions the server process
+executes per request does not, so it is the figure to compare before and after a change.
+Three servers answer the hello, one at a time, each under callgrind (user-space instructions
+only; the kernel's share of a syscall is not counted):
+
+- **bare**: ``bench/bare_front.py``, gevent + httptools in-process (the floor);
+- **front**: ``bench/front_only.py``, Greenrunner's HTTP/1.1 front with an in-process handler;
+- **greenrunner**: the whole server (``python -m actors.main``) with 2 WSGI workers
+  (``bench.hello_app:app``), the workers themselves not counted.
+
+Each is warmed up, its counters zeroed (``callgrind_control -z``), driven by
+``wrk -t1 -c1`` (one request at a time: every request takes the whole path, no batching),
+then dumped; the instructions are divided by wrk's request count.
+
+    python bench/instructions.py [--duration 10] [--only greenrunner]
+
+Needs ``valgrind`` and ``wrk`` (``apt-get install -y valgrind wrk``).  Under callgrind the
+servers run 30-50x slower; a run takes about 2 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == HERE:
+    del sys.path[0]  # bench/http.py would shadow the stdlib http package
+sys.path.insert(0, str(HERE.parent))
+
+from bench.harness import ROOT, BenchError, Server, free_port, run_wrk  # noqa: E402
+
+NAMES = ("bare", "front", "greenrunner")
+
+
+def _server(name: str, tmp: Path, out: Path) -> Server:
+    port = free_port()
+    grind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+    if name == "bare":
+        argv = [sys.executable, str(HERE / "bare_front.py"), str(port)]
+    elif name == "front":
+        argv = [sys.executable, str(HERE / "front_only.py"), str(port)]
+    else:
+        command = shlex.join([sys.executable, "-m", "relays.wsgi", "bench.hello_app:app"])
+        (tmp / ".rr.yaml").write_text(
+            'version: "3"\nserver:\n'
+            f"  command: {json.dumps(command)}\n"
+            f"http:\n  address: 127.0.0.1:{port}\n  pool:\n    num_workers: 2\n"
+            "    allocate_timeout: 600s\nlogs:\n  level: warn\n"
+        )
+        argv = [sys.executable, "-m", "actors.main", "serve", "-c", str(tmp / ".rr.yaml")]
+        argv += ["-w", str(ROOT)]
+    return Server(name, grind + argv, port, tmp / f"{name}.log")
+
+
+def _total(files: list[Path]) -> int:
+    for f in files:
+        for line in f.read_text(errors="replace").splitlines():
+            if line.startswith("totals:") or line.startswith("summary:"):
+                return int(line.split()[1])
+    raise BenchError(f"no callgrind totals in {[str(f) for f in files]}")
+
+
+def measure(name: str, tmp: Path, wrk: str, seconds: int) -> tuple[int, int]:
+    """(requests, instructions) of one server between two callgrind_control calls."""
+    out = tmp / f"callgrind.{name}"
+    server = _server(name, tmp, out)
+    server.start()
+    try:
+        server.wait_ready(timeout=300)
+        assert server.proc is not None
+        pid = str(server.proc.pid)
+        run_wrk(wrk, server.url, 1, 1, 3)  # warm-up: caches, the first requests' imports
+        subprocess.run(["callgrind_control", "-z", pid], check=True, capture_output=True)
+        result = run_wrk(wrk, server.url, 1, 1, seconds)
+        subprocess.run(["callgrind_control", "-d", pid], check=True, capture_output=True)
+    finally:
+        server.stop()
+    if result.errors:
+        raise BenchError(f"{name}: {result.errors} errors under callgrind")
+    return result.requests, _total(sorted(tmp.glob(f"callgrind.{name}.*")))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    ap.add_argument("--duration", type=int, default=10, help="seconds of wrk per server (10)")
+    ap.add_argument("--only", choices=NAMES, action="append", help="measure only these")
+    a = ap.parse_args(argv)
+    wrk = shutil.which("wrk")
+    if wrk is None or shutil.which("valgrind") is None:
+        print("instructions bench: needs wrk and valgrind: apt-get install -y wrk valgrind")
+        return 2
+    per: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="greenrunner-instr-") as tmp_name:
+        for name in a.only or NAMES:
+            try:
+                requests, ir = measure(name, Path(tmp_name), wrk, a.duration)
+            except BenchError as exc:
+                print(f"instructions bench: {exc}", file=sys.stderr)
+                return 1
+            per[name] = ir / max(requests, 1)
+            print(
+                f"  {name:<12} {requests:>6d} requests {ir:>14,d} instructions "
+                f"{per[name]:>10,.0f} per request",
+                flush=True,
+            )
+    if "bare" in per:
+        for name in ("front", "greenrunner"):
+            if name in per:
+                print(f"  {name} / bare: {per[name] / per['bare']:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
