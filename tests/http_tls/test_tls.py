@@ -233,3 +233,30 @@ def test_failed_handshakes_leak_no_file_descriptors(tls_servers: TlsServers, cer
     assert call(fail_many) == 20
     wait_for(lambda: len(os.listdir("/proc/self/fd")) <= before, timeout=10)
     assert call(https_get, addr, "/pid", client_context(certs))[0] == 200
+
+
+def test_an_idle_keep_alive_tls_connection_costs_no_cpu(tls_servers: TlsServers, certs):
+    """The connection waits for decrypted bytes, not for a readable descriptor: a TLS record
+    that holds no HTTP bytes (a 1.3 session ticket, a partial record) must not make the
+    connection spin.  The server runs on this test's hub, so its CPU is this process's."""
+    server = tls_servers(http={"ssl": tls_servers.ssl()})
+    addr = tls_address(server)
+
+    def idle_then_ask() -> tuple[float, bytes]:
+        with (
+            socket.create_connection(addr, timeout=TIMEOUT) as raw,
+            client_context(certs).wrap_socket(raw, server_hostname="localhost") as tls,
+        ):
+            tls.sendall(b"GET /echo HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            first = tls.recv(65536)
+            assert first.startswith(b"HTTP/1.1 200"), first
+            tls.sendall(b"GET /echo?again HTTP/1.1\r\nHost: localhost\r\n")  # half a request
+            started = time.process_time()
+            time.sleep(1.0)
+            spent = time.process_time() - started
+            tls.sendall(b"\r\n")
+            return spent, tls.recv(65536)
+
+    spent, second = call(idle_then_ask)
+    assert second.startswith(b"HTTP/1.1 200"), second
+    assert spent < 0.3, f"the server spun for {spent:.2f} s of CPU while the client was idle"

@@ -135,6 +135,7 @@ class HttpPlugin:
                 uri=req.target.decode("latin-1"),
                 headers=_utf8_headers(req.headers),
                 raw_query=req.query.decode("latin-1"),
+                scheme=req.scheme,
             )
             self._exec(resp, Payload(req.body, context))
             return

@@ -114,18 +114,16 @@ class Connection(RequestParser):
                     timeout = server.keepalive_timeout
                     self.idle = True
                 try:
-                    readable = self._wait_readable(timeout)
-                finally:
-                    self.idle = False
-                if not readable:
-                    if self._in_message:
-                        self._answer_error(408, "")
-                    return
-                try:
-                    data = raw.recv(RECV_SIZE)
+                    data = self._recv_wait(timeout)
                 except BlockingIOError:
                     continue  # woken without data (it went elsewhere): wait again
                 except OSError:
+                    return
+                finally:
+                    self.idle = False
+                if data is None:
+                    if self._in_message:
+                        self._answer_error(408, "")
                     return
             except OSError:
                 return
@@ -187,6 +185,17 @@ class Connection(RequestParser):
             except Exception:
                 server.logger.exception("http: access log callback failed")
         return writer.keep_alive and not self.dead
+
+    def _recv_wait(self, timeout: float) -> bytes | None:
+        """The next bytes once the socket is readable; None if ``timeout`` expired first.
+
+        Raises ``BlockingIOError`` when woken without data (the loop recomputes its deadline
+        and waits again) and ``OSError`` when the peer is gone.  The TLS connection overrides
+        this: its bytes must be decrypted, so readability of the descriptor says nothing.
+        """
+        if not self._wait_readable(timeout):
+            return None
+        return self._raw.recv(RECV_SIZE)
 
     def _wait_readable(self, timeout: float) -> bool:
         """Park this greenlet until the socket is readable; False if ``timeout`` expired first.

@@ -150,6 +150,19 @@ class TlsConnection(Connection):
         self._reads = _TlsReads()
         self._raw = self._reads
 
+    def _recv_wait(self, timeout: float) -> bytes | None:
+        # gevent's SSL socket waits for the descriptor AND decrypts (a readable descriptor may
+        # hold only part of a record, or a record already decrypted may be pending in OpenSSL).
+        sock = self.sock
+        if timeout != self._timeout:
+            sock.settimeout(timeout)
+            self._timeout = timeout
+        try:
+            data: bytes = sock.recv(RECV_SIZE)
+        except TimeoutError:
+            return None
+        return data
+
     def _serve(self, request: HttpRequest) -> bool:
         request.scheme = "https"
         return super()._serve(request)
