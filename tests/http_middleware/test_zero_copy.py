@@ -1,0 +1,210 @@
+"""``Writer.send_file``: ``static`` and ``X-Sendfile`` bodies go out with ``sendfile(2)`` over
+plain HTTP/1.1 and arrive byte-identical; TLS, h2c and gzip take the chunked fallback.
+
+Which path ran is read from :data:`~actors.plugins.http.server.sendfile.STATS` (the server runs
+in this process): a response that went zero-copy adds its bytes there, a fallback adds none.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import socket
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from actors.plugins.http.server.sendfile import STATS
+from tests.support.http_client import TIMEOUT, request
+from tests.support.hub import call, spawn_call
+from tests.support.tls import TlsServers, client_context, https_get, tls_address
+
+from .conftest import Start, command
+from .test_sendfile import _download, _rss
+
+MIB = 1024 * 1024
+#: Above the small-file cache size (256 KiB): streamed, not read whole.
+LARGE = 5 * MIB + 123
+
+
+@pytest.fixture
+def public(short_tmp: Path) -> Path:
+    """A served dir with one large random file and one large compressible text file."""
+    root = short_tmp / "public"
+    root.mkdir()
+    (root / "large.bin").write_bytes(os.urandom(LARGE))
+    (root / "large.txt").write_bytes(b"zero copy is not for compressed bodies\n" * 20000)
+    (root / "small.txt").write_text("small\n")
+    return root
+
+
+def test_a_large_static_file_goes_zero_copy_and_arrives_whole(mw: Start, public: Path) -> None:
+    server = mw(["static"], static={"dir": str(public)})
+    before, responses = STATS.bytes, STATS.responses
+    r = call(request, server.addr, "GET", "/large.bin")
+    assert r.status == 200, r
+    assert r.body == (public / "large.bin").read_bytes()
+    assert r.header("Content-Length") == str(LARGE)
+    assert STATS.bytes - before == LARGE, "the body did not go through sendfile(2)"
+    assert STATS.responses - responses == 1
+    # HEAD sends no body, zero-copy or not.
+    before = STATS.bytes
+    r = call(request, server.addr, "HEAD", "/large.bin")
+    assert (r.status, r.body, r.header("Content-Length")) == (200, b"", str(LARGE))
+    assert STATS.bytes == before
+
+
+def test_ranges_go_zero_copy(mw: Start, public: Path) -> None:
+    data = (public / "large.bin").read_bytes()
+    server = mw(["static"], static={"dir": str(public)})
+    for spec, start, end in [
+        ("bytes=1000-2000999", 1000, 2001000),
+        ("bytes=-4097", LARGE - 4097, LARGE),
+        (f"bytes={LARGE - 10}-", LARGE - 10, LARGE),
+    ]:
+        before = STATS.bytes
+        r = call(request, server.addr, "GET", "/large.bin", None, {"Range": spec})
+        assert r.status == 206, (spec, r)
+        assert r.body == data[start:end], spec
+        assert r.header("Content-Range") == f"bytes {start}-{end - 1}/{LARGE}"
+        assert STATS.bytes - before == end - start, spec
+
+
+def test_header_only_wrappers_keep_zero_copy(mw: Start, public: Path) -> None:
+    """``headers`` wraps the writer but leaves the body alone: sendfile(2) still runs."""
+    server = mw(
+        ["static", "headers"],
+        static={"dir": str(public)},
+        headers={"response": {"X-Served-By": "greenrunner"}},
+    )
+    before = STATS.bytes
+    r = call(request, server.addr, "GET", "/large.bin")
+    assert r.body == (public / "large.bin").read_bytes()
+    assert r.header("X-Served-By") == "greenrunner"
+    assert STATS.bytes - before == LARGE
+
+
+def test_gzip_outside_static_compresses_through_the_fallback(mw: Start, public: Path) -> None:
+    server = mw(["static", "gzip"], static={"dir": str(public)})
+    before = STATS.responses
+    r = call(request, server.addr, "GET", "/large.txt", None, {"Accept-Encoding": "gzip"})
+    assert r.status == 200, r
+    assert r.header("Content-Encoding") == "gzip"
+    assert gzip.decompress(r.body) == (public / "large.txt").read_bytes()
+    assert STATS.responses == before, "gzip's writer must read the bytes, not sendfile them"
+
+
+def _path(path: Path) -> str:
+    return "/sendfile?" + urllib.parse.urlencode({"path": str(path)})
+
+
+def test_a_100_mib_x_sendfile_goes_zero_copy(mw: Start, short_tmp: Path) -> None:
+    block = os.urandom(MIB)
+    big = short_tmp / "big.bin"
+    expected = hashlib.sha256()
+    with big.open("wb") as f:
+        for i in range(100):
+            piece = block[i:] + block[:i]
+            f.write(piece)
+            expected.update(piece)
+    server = mw(["sendfile"])
+    call(request, server.addr, "GET", "/text?n=10")  # warm up
+    baseline, before = _rss(), STATS.bytes
+    cpu = time.process_time()
+    status, size, digest = call(_download, server.addr, _path(big))
+    cpu = time.process_time() - cpu
+    assert (status, size, digest) == (200, 100 * MIB, expected.hexdigest())
+    assert STATS.bytes - before == 100 * MIB, "X-Sendfile did not go through sendfile(2)"
+    growth = _rss() - baseline
+    assert growth < 30 * MIB, f"RSS grew by {growth / MIB:.1f} MiB sending 100 MiB"
+    # The test's own client (hashing 100 MiB) shares this process's CPU clock; the server's
+    # part is a few hundred sendfile calls, so the whole stays far below a copy through Python.
+    assert cpu < 5.0, f"{cpu:.2f}s of CPU to send and hash 100 MiB"
+
+
+def _stall(addr: tuple[str, int], target: str, pause: float) -> int:
+    """GET ``target`` with a tiny receive buffer, read nothing for ``pause`` seconds, then read
+    until the server closes: how many body bytes arrived in all."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(TIMEOUT)
+        sock.connect(addr)
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        time.sleep(pause)
+        data = b""
+        try:
+            while chunk := sock.recv(1 << 20):
+                data += chunk
+        except ConnectionResetError:
+            pass
+        return len(data.partition(b"\r\n\r\n")[2])
+
+
+def test_a_client_that_stops_reading_is_dropped_after_write_timeout(
+    mw: Start, short_tmp: Path
+) -> None:
+    root = short_tmp / "public"
+    root.mkdir()
+    size = 64 * MIB
+    with (root / "huge.bin").open("wb") as f:
+        f.truncate(size)  # sparse: 64 MiB of zeros without writing them
+    (root / "small.txt").write_text("still served\n")
+    server = mw(["static"], static={"dir": str(root)})
+    server.plugin.server.write_timeout = 1.0
+    stalled = spawn_call(_stall, server.addr, "/huge.bin", 3.0)
+    time.sleep(0.3)
+    # Meanwhile the hub serves others: the stalled send waits in its own greenlet.
+    started = time.monotonic()
+    r = call(request, server.addr, "GET", "/small.txt")
+    assert (r.status, r.body) == (200, b"still served\n")
+    assert time.monotonic() - started < 0.9, "a stalled sendfile blocked another request"
+    received = stalled.get(timeout=TIMEOUT)
+    assert received < size, "the client that stopped reading was not dropped"
+
+
+def test_tls_and_h2c_take_the_fallback_and_arrive_whole(
+    tls_servers: TlsServers, public: Path, short_tmp: Path
+) -> None:
+    sent = short_tmp / "sent.bin"
+    sent.write_bytes(os.urandom(3 * MIB + 5))
+    server = tls_servers(
+        command("wsgi"),
+        http={
+            "address": "127.0.0.1:0",
+            "ssl": tls_servers.ssl(),
+            "http2": {"h2c": True},
+            "middleware": ["static", "sendfile"],
+            "static": {"dir": str(public)},
+        },
+        pool={"num_workers": 1},
+    )
+    ctx = client_context(tls_servers.certs)
+    addr = tls_address(server)
+    large = (public / "large.bin").read_bytes()
+    before = STATS.responses
+    status, headers, body = call(https_get, addr, "/large.bin", ctx)
+    assert (status, body, headers["content-length"]) == (200, large, str(LARGE))
+    status, headers, body = call(https_get, addr, "/large.bin", ctx, b"Range: bytes=7-70006\r\n")
+    assert (status, body) == (206, large[7:70007])
+    assert headers["content-range"] == f"bytes 7-70006/{LARGE}"
+    status, headers, body = call(https_get, addr, _path(sent), ctx)
+    assert (status, body) == (200, sent.read_bytes())
+    assert "x-sendfile" not in headers
+    for target, expected in [("/large.bin", large), (_path(sent), sent.read_bytes())]:
+        out = short_tmp / "h2c.out"
+        url = f"http://127.0.0.1:{server.addr[1]}{target}"
+        done = call(
+            subprocess.run,
+            ["curl", "-sS", "--max-time", "20", "--http2-prior-knowledge", "-o", str(out), url],
+        )
+        assert done.returncode == 0, done
+        assert out.read_bytes() == expected, target
+    assert STATS.responses == before, "TLS and HTTP/2 must read the file, not sendfile it"
+    # The same server's plain HTTP/1.1 listener does go zero-copy.
+    r = call(request, server.addr, "GET", "/large.bin")
+    assert r.body == large
+    assert STATS.responses == before + 1
