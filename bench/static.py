@@ -9,8 +9,9 @@ Each file is measured with ``wrk --latency`` in alternating rounds (nginx r1, gr
 
     python bench/static.py [--duration 10] [--rounds 3] [--connections 32] [--threads 2]
 
-Files: ``small.txt`` (4 KiB, served from one read) and ``large.bin`` (1 MiB, streamed in
-256 KiB reads from the thread pool).  Prints a table per round and the ratio greenrunner /
+Files: ``small.txt`` (4 KiB, served from one read, then from the 1 s small-file cache) and
+``large.bin`` (1 MiB, above the small-file size: sent with ``sendfile(2)`` by
+``Writer.send_file``, as nginx's ``sendfile on`` does).  Prints a table per round and the ratio greenrunner /
 nginx of median req/s per file.  Needs ``wrk`` and ``nginx`` (``apt-get install -y wrk
 nginx``).  Exit status: 0 done, 1 a server or wrk failed, 2 a tool is missing.
 """
