@@ -14,12 +14,16 @@ import socket
 import subprocess
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from actors.plugins.http.server.listener import HttpServer
+from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.sendfile import STATS
-from tests.support.http_client import TIMEOUT, request
+from actors.plugins.http.server.writer import Writer
+from tests.support.http_client import TIMEOUT, raw_exchange, request
 from tests.support.hub import call, spawn_call
 from tests.support.tls import TlsServers, client_context, https_get, tls_address
 
@@ -208,3 +212,92 @@ def test_tls_and_h2c_take_the_fallback_and_arrive_whole(
     r = call(request, server.addr, "GET", "/large.bin")
     assert r.body == large
     assert STATS.responses == before + 1
+
+
+# -- ResponseWriter.send_file framing, on a bare HttpServer -------------------------------
+
+
+@pytest.fixture
+def file_server(short_tmp: Path) -> Iterator[tuple[tuple[str, int], bytes, list[bool]]]:
+    """An HttpServer whose handler sends ``data.bin`` (300 KiB) with ``send_file``, framed by
+    the query: ``length=N`` gives a Content-Length, ``count=N`` asks for N bytes, ``around``
+    writes a chunk before and after the file; what each ``send_file`` returned is recorded."""
+    data = os.urandom(300 * 1024)
+    path = short_tmp / "data.bin"
+    path.write_bytes(data)
+    returned: list[bool] = []
+
+    def handler(req: HttpRequest, resp: Writer) -> None:
+        query = dict(urllib.parse.parse_qsl(req.query.decode()))
+        headers = [("Content-Length", query["length"])] if "length" in query else []
+        resp.start(200, headers)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if "around" in query:
+                resp.write(b"<")
+            complete = resp.send_file(fd, 5, int(query.get("count", len(data) - 5)))
+            if "around" in query:
+                resp.write(b">")
+        finally:
+            os.close(fd)
+        returned.append(complete)
+        if complete:
+            resp.finish(b"")
+        else:
+            resp.abort()
+
+    server = HttpServer("127.0.0.1", 0, handler, max_request_size=1 << 16)
+    server.start()
+    try:
+        yield server.address, data, returned
+    finally:
+        server.stop(1.0)
+
+
+def _exchange(addr: tuple[str, int], target: str, version: str = "HTTP/1.1") -> bytes:
+    return call(
+        raw_exchange,
+        addr,
+        f"GET {target} {version}\r\nHost: t\r\nConnection: close\r\n\r\n".encode(),
+    )
+
+
+def _dechunk(body: bytes) -> bytes:
+    out = b""
+    while True:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            assert body == b"\r\n", body[:50]
+            return out
+        out += body[:size]
+        assert body[size : size + 2] == b"\r\n"
+        body = body[size + 2 :]
+
+
+def test_send_file_is_framed_like_write(
+    file_server: tuple[tuple[str, int], bytes, list[bool]],
+) -> None:
+    addr, data, returned = file_server
+    before = STATS.bytes
+    head, _, body = _exchange(addr, "/?around=1").partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower(), head
+    assert _dechunk(body) == b"<" + data[5:] + b">"
+    head, _, body = _exchange(addr, "/?count=1000", "HTTP/1.0").partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and body == data[5:1005]  # close-delimited
+    head, _, body = _exchange(addr, "/?length=100&count=1000").partition(b"\r\n\r\n")
+    assert b"content-length: 100" in head.lower() and body == data[5:105]
+    assert STATS.bytes - before == len(data) - 5 + 1000 + 100
+    assert returned == [True, True, True]
+
+
+def test_a_file_shorter_than_announced_is_cut_not_padded(
+    file_server: tuple[tuple[str, int], bytes, list[bool]],
+) -> None:
+    addr, data, returned = file_server
+    announced = len(data) + 4096
+    raw = _exchange(addr, f"/?length={announced}&count={announced}")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert f"content-length: {announced}".encode() in head.lower()
+    assert body == data[5:], "the server must close after the file's real end"
+    assert returned == [False], "send_file must report the short file (the handler aborts)"
