@@ -62,6 +62,31 @@ def test_a_large_static_file_goes_zero_copy_and_arrives_whole(mw: Start, public:
     assert STATS.bytes == before
 
 
+def test_a_file_not_in_the_page_cache_is_sent_from_the_thread_pool(
+    mw: Start, short_tmp: Path
+) -> None:
+    """sendfile(2) on a cold file would wait for the disk on the hub: those calls go to threads."""
+    root = short_tmp / "public"
+    root.mkdir()
+    data = os.urandom(4 * MIB)
+    with (root / "cold.bin").open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())  # clean pages can be dropped, dirty ones cannot
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    server = mw(["static"], static={"dir": str(root)})
+    before, threaded = STATS.bytes, STATS.threaded
+    r = call(request, server.addr, "GET", "/cold.bin")
+    assert r.body == data
+    assert STATS.bytes - before == len(data)
+    assert STATS.threaded > threaded, "a cold file was sent from the hub's thread"
+    # Now it is cached: the same file goes out from the hub.
+    threaded = STATS.threaded
+    r = call(request, server.addr, "GET", "/cold.bin")
+    assert r.body == data
+    assert STATS.threaded == threaded, "a cached file took the thread pool"
+
+
 def test_ranges_go_zero_copy(mw: Start, public: Path) -> None:
     data = (public / "large.bin").read_bytes()
     server = mw(["static"], static={"dir": str(public)})

@@ -7,6 +7,13 @@ writers that must see the bytes (TLS encrypts them, HTTP/2 frames them, gzip com
 use :func:`copy_file`, which reads bounded chunks in the thread pool and ``write``\\ s them.
 The choice is made once per writer (its ``zero_copy``), never per chunk.
 
+``sendfile(2)`` reads the page cache inside the call: on a cold file it would wait for the disk
+on the hub's thread, stalling every connection.  So before each call the first and last byte
+of the segment are probed with ``preadv2(RWF_NOWAIT)`` (one byte copied, no disk wait): when
+both are cached the call runs on the hub, otherwise in gevent's thread pool (the disk read
+blocks one thread; the socket stays non-blocking, so the call still never waits for the
+client there).
+
 :data:`STATS` counts zero-copy responses, so tests (and the curious) can tell which path ran.
 """
 
@@ -38,7 +45,7 @@ _FAIR_BYTES = 4 * 1024 * 1024
 class SendfileStats:
     """Process-wide counters of the zero-copy path (one owner: the hub's greenlets)."""
 
-    __slots__ = ("bytes", "calls", "responses")
+    __slots__ = ("bytes", "calls", "responses", "threaded")
 
     def __init__(self) -> None:
         #: Responses (or ranges) sent with :func:`zero_copy_send`.
@@ -47,6 +54,8 @@ class SendfileStats:
         self.calls = 0
         #: File bytes the kernel put on sockets.
         self.bytes = 0
+        #: ``os.sendfile`` calls run in the thread pool (a segment not in the page cache).
+        self.threaded = 0
 
 
 #: The counters of this process.
@@ -58,6 +67,40 @@ def plain_socket(conn: Connection) -> bool:
     write for it.  A TLS connection replaces its raw socket with a stand-in (its bytes must be
     encrypted by OpenSSL first), so it answers False and its responses take :func:`copy_file`."""
     return isinstance(conn._raw, _socket.socket)
+
+
+#: The one-byte buffer of :func:`_cached` (its content is never used).
+_PROBE = bytearray(1)
+
+
+def _cached(fd: int, offset: int, count: int) -> bool:
+    """True when the first and last byte of ``fd[offset:offset + count]`` are in the page cache:
+    ``preadv2(RWF_NOWAIT)`` answers EAGAIN instead of reading the disk.  A file system that
+    cannot tell (EOPNOTSUPP) counts as not cached, so the hub never risks a disk wait."""
+    try:
+        os.preadv(fd, [_PROBE], offset, os.RWF_NOWAIT)
+        if count > 1:
+            os.preadv(fd, [_PROBE], offset + count - 1, os.RWF_NOWAIT)
+    except OSError:
+        return False
+    return True
+
+
+def _sendfile(sock_fd: int, fd: int, offset: int, count: int) -> int:
+    """``os.sendfile`` on the hub when the segment is cached, else in the thread pool."""
+    if _cached(fd, offset, count):
+        return os.sendfile(sock_fd, fd, offset, count)
+    STATS.threaded += 1
+    pending = gevent.get_hub().threadpool.spawn(os.sendfile, sock_fd, fd, offset, count)
+    try:
+        sent: int = pending.get()
+    except BaseException:
+        # Killed while the thread reads (server stop): the caller closes fd once this returns,
+        # so the call must be over first; then let the kill (or the OSError) through.
+        with contextlib.suppress(Exception):
+            pending.get()
+        raise
+    return sent
 
 
 def _wait_writable(fd: int, timeout: float) -> bool:
@@ -81,7 +124,8 @@ def zero_copy_send(conn: Connection, writer: Writer, fd: int, offset: int, count
     """Send ``count`` bytes of ``fd`` from ``offset`` on ``conn``'s non-blocking socket with
     ``os.sendfile``; returns how many were sent.
 
-    Never blocks the hub: on EAGAIN the greenlet waits for writability, at most the server's
+    Never blocks the hub: a segment not in the page cache is sent from the thread pool, and on
+    EAGAIN the greenlet waits for writability, at most the server's
     ``write_timeout`` per wait (a client that stops reading is dropped then, like a stalled
     ``sendall``).  Nothing raises on a gone peer: a failure marks the connection dead and sets
     ``writer.client_gone``, as :meth:`Connection.send` does.  Fewer bytes than ``count`` without
@@ -98,7 +142,7 @@ def zero_copy_send(conn: Connection, writer: Writer, fd: int, offset: int, count
             break
         try:
             STATS.calls += 1
-            n = os.sendfile(sock_fd, fd, offset + sent, min(count - sent, _SENDFILE_MAX))
+            n = _sendfile(sock_fd, fd, offset + sent, min(count - sent, _SENDFILE_MAX))
         except BlockingIOError:
             since_wait = 0
             if not _wait_writable(sock_fd, timeout):
