@@ -9,9 +9,11 @@ Each file is measured with ``wrk --latency`` in alternating rounds (nginx r1, gr
 
     python bench/static.py [--duration 10] [--rounds 3] [--connections 32] [--threads 2]
 
-Files: ``small.txt`` (4 KiB, served from one read) and ``large.bin`` (1 MiB, streamed in
-256 KiB reads from the thread pool).  Prints a table per round and the ratio greenrunner /
-nginx of median req/s per file.  Needs ``wrk`` and ``nginx`` (``apt-get install -y wrk
+Files: ``small.txt`` (4 KiB, served from one read, then from the 1 s small-file cache) and
+``large.bin`` (1 MiB, above the small-file size: sent with ``sendfile(2)`` by
+``Writer.send_file``, as nginx's ``sendfile on`` does).  Prints a table per round (with each
+server's CPU per request, its whole process tree, read from ``/proc``) and the ratio
+greenrunner / nginx of median req/s per file.  Needs ``wrk`` and ``nginx`` (``apt-get install -y wrk
 nginx``).  Exit status: 0 done, 1 a server or wrk failed, 2 a tool is missing.
 """
 
@@ -33,21 +35,21 @@ from pathlib import Path
 from types import FrameType
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 # ``python bench/static.py`` puts bench/ first on sys.path, where bench/http.py would shadow
 # the stdlib ``http`` package: drop it and import the shared helpers as ``bench.http``.
 if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == HERE:
     del sys.path[0]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE.parent))
 
-from bench.http import (  # noqa: E402
-    HEADER,
+from bench.harness import (  # noqa: E402  (after the sys.path fix above)
     READY_TIMEOUT,
+    ROOT,
     BenchError,
+    CpuUse,
     Server,
     WrkResult,
-    _median_row,
-    _row,
+    cpu_per_request,
+    cpu_sample,
     free_port,
     run_wrk,
 )
@@ -173,13 +175,37 @@ def check_tools() -> str | None:
     return wrk
 
 
+HEADER = (
+    f"  {'server':<12} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'sock err':>8} "
+    f"{'non-2xx':>7} {'requests':>9} {'cpu us/req':>10}"
+)
+
+
+def _row(name: str, r: WrkResult, c: CpuUse) -> str:
+    return (
+        f"  {name:<12} {r.rps:>9.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.socket_errors:>8d} "
+        f"{r.non_2xx:>7d} {r.requests:>9d} {c.tree_us:>10.1f}"
+    )
+
+
+def _median_row(name: str, runs: list[tuple[WrkResult, CpuUse]]) -> str:
+    rs = [r for r, _ in runs]
+    return (
+        f"  {name:<12} {statistics.median(r.rps for r in rs):>9.0f} "
+        f"{statistics.median(r.p50_ms for r in rs):>7.2f} "
+        f"{statistics.median(r.p99_ms for r in rs):>7.2f} "
+        f"{sum(r.socket_errors for r in rs):>8d} {sum(r.non_2xx for r in rs):>7d} "
+        f"{sum(r.requests for r in rs):>9d} {statistics.median(c.tree_us for _, c in runs):>10.1f}"
+    )
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
 def bench(wrk: str, a: argparse.Namespace) -> dict[str, float]:
     """Start both servers, measure alternating rounds per file; return the ratio per file."""
-    results: dict[tuple[str, str], list[WrkResult]] = {}
+    results: dict[tuple[str, str], list[tuple[WrkResult, CpuUse]]] = {}
     with (
         tempfile.TemporaryDirectory(prefix="greenrunner-staticbench-") as tmp_name,
         contextlib.ExitStack() as stack,
@@ -201,14 +227,16 @@ def bench(wrk: str, a: argparse.Namespace) -> dict[str, float]:
                 run_wrk(wrk, s.url + name, a.threads, a.connections, a.warmup)  # discarded
             for r in range(1, a.rounds + 1):
                 for s in servers:
+                    before = cpu_sample(s)
                     res = run_wrk(wrk, s.url + name, a.threads, a.connections, a.duration)
-                    results.setdefault((name, s.name), []).append(res)
+                    use = cpu_per_request(before, cpu_sample(s), res.requests)
+                    results.setdefault((name, s.name), []).append((res, use))
                 n, g = results[(name, "nginx")][-1], results[(name, "greenrunner")][-1]
                 print(f"round {r}")
                 print(HEADER)
-                print(_row("nginx", n))
-                print(_row("greenrunner", g))
-                print(f"  ratio {g.rps / n.rps:.2f}", flush=True)
+                print(_row("nginx", *n))
+                print(_row("greenrunner", *g))
+                print(f"  ratio {g[0].rps / n[0].rps:.2f}", flush=True)
         for s in servers:
             tail = s.log_tail(10)
             if tail.strip():
@@ -219,10 +247,10 @@ def bench(wrk: str, a: argparse.Namespace) -> dict[str, float]:
         print(HEADER)
         print(_median_row("nginx", results[(name, "nginx")]))
         print(_median_row("greenrunner", results[(name, "greenrunner")]))
-        mn = statistics.median(r.rps for r in results[(name, "nginx")])
-        mg = statistics.median(r.rps for r in results[(name, "greenrunner")])
+        mn = statistics.median(r.rps for r, _ in results[(name, "nginx")])
+        mg = statistics.median(r.rps for r, _ in results[(name, "greenrunner")])
         ratios[name] = mg / mn
-        errors = sum(r.errors for key, rs in results.items() if key[0] == name for r in rs)
+        errors = sum(r.errors for key, rs in results.items() if key[0] == name for r, _ in rs)
         print(
             f"ratio greenrunner/nginx on median req/s for {name}: {ratios[name]:.2f}"
             + (f"; WARNING: {errors} errors, figures are suspect" if errors else "")

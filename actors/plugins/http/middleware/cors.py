@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 
 from actors.config.model import CorsConfig
-from actors.plugins.http.middleware.delegate import DelegatingWriter
+from actors.plugins.http.middleware.delegate import BodyPreserving
 from actors.plugins.http.server.listener import Handler
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.response_head import Headers
@@ -112,7 +112,7 @@ class CorsPolicy:
         return out
 
 
-class _AddCors(DelegatingWriter):
+class _AddCors(BodyPreserving):
     """Adds the CORS headers of an actual request to its response, whatever produced it."""
 
     __slots__ = ("extra",)

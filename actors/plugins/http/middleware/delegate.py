@@ -1,6 +1,10 @@
 """A :class:`Writer` that forwards everything to another one: the base of the response-changing
 middleware (gzip, sendfile, headers), which override only the calls they change.
 
+A file body (``send_file``) is read in chunks and passed through ``write`` unless the
+subclass declares it leaves the body alone (:class:`BodyPreserving`): then the inner writer sends
+it, zero-copy if it can.
+
 Every attribute of the protocol is a property reading (and writing) the wrapped writer, so a
 handler further in sees the same ``client_gone``, ``status`` and ``bytes_sent`` as the front.
 """
@@ -10,9 +14,10 @@ from __future__ import annotations
 from gevent.event import Event
 
 from actors.plugins.http.server.response_head import Headers
+from actors.plugins.http.server.sendfile import copy_file
 from actors.plugins.http.server.writer import Writer
 
-__all__ = ["DelegatingWriter"]
+__all__ = ["BodyPreserving", "DelegatingWriter"]
 
 
 class DelegatingWriter:
@@ -87,8 +92,34 @@ class DelegatingWriter:
     def write(self, chunk: bytes) -> None:
         self.inner.write(chunk)
 
+    @property
+    def zero_copy(self) -> bool:
+        """False: a wrapper may change the body (gzip), so by default it sees every byte."""
+        return False
+
+    def send_file(self, fd: int, offset: int, count: int) -> bool:
+        """The fallback: chunks read in the thread pool go through :meth:`write` (this class's,
+        so a compressing subclass compresses them).  Wrappers that leave the body alone derive
+        from :class:`BodyPreserving` to keep the inner writer's zero-copy path."""
+        return copy_file(self, fd, offset, count)
+
     def finish(self, body: bytes = b"", trailers: Headers | None = None) -> None:
         self.inner.finish(body, trailers)
 
     def abort(self) -> None:
         self.inner.abort()
+
+
+class BodyPreserving(DelegatingWriter):
+    """A wrapper that changes only the head (headers, CORS) or holds the whole answer back
+    (X-Sendfile capture), never the body bytes: a file body goes straight to the inner
+    writer, so a plain-HTTP front keeps ``sendfile(2)`` through it."""
+
+    __slots__ = ()
+
+    @property
+    def zero_copy(self) -> bool:
+        return self.inner.zero_copy
+
+    def send_file(self, fd: int, offset: int, count: int) -> bool:
+        return self.inner.send_file(fd, offset, count)

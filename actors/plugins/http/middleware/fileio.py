@@ -1,24 +1,23 @@
 """File reads for ``static`` and ``sendfile`` that never block the hub.
 
 Every ``open``/``stat``/``pread`` runs in gevent's thread pool, so a slow disk (or a cold
-network mount) stalls one request, not every connection.  Bodies leave in bounded chunks
-(:data:`CHUNK`): a 5 GB file costs one chunk of memory per response.
+network mount) stalls one request, not every connection.  Bodies leave through
+``Writer.send_file`` (:mod:`actors.plugins.http.server.sendfile`): ``sendfile(2)`` on plain
+HTTP, else bounded chunks (:data:`CHUNK`), so a 5 GB file costs one chunk of memory at most.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 
 import gevent
 
+from actors.plugins.http.server.sendfile import CHUNK, copy_file
 from actors.plugins.http.server.writer import Writer
 
 __all__ = ["CHUNK", "OUTSIDE", "SMALL", "Opened", "open_beneath", "open_regular", "stream_range"]
 
-#: Bytes per read of a streamed file: large enough for few thread hops and syscalls.
-CHUNK = 256 * 1024
 #: Files up to this size are read whole when opened (one thread hop, one ``sendall``).
 SMALL = 256 * 1024
 
@@ -98,31 +97,7 @@ def open_regular(path: str, read_small: bool = True) -> Opened | None:
 
 
 def stream_range(resp: Writer, fd: int, offset: int, length: int) -> bool:
-    """Write ``length`` bytes of ``fd`` from ``offset`` through ``resp`` in chunks; False when
-    the file came up short (it shrank while being sent: the response is cut, not padded).
-
-    The next chunk is read in the thread pool while the current one is being sent, so disk and
-    socket overlap; at most two chunks are in memory.  Returns only once no read is pending, so
-    the caller may close ``fd`` at once.
-    """
-    pool = gevent.get_hub().threadpool
-    end = offset + length
-    pending = pool.spawn(os.pread, fd, min(CHUNK, end - offset), offset) if length else None
-    try:
-        while pending is not None:
-            data: bytes = pending.get()
-            pending = None
-            if not data:
-                return False
-            offset += len(data)
-            if offset < end:
-                pending = pool.spawn(os.pread, fd, min(CHUNK, end - offset), offset)
-            resp.write(data)
-            if resp.client_gone.is_set():
-                return True
-        return True
-    finally:
-        if pending is not None:
-            # Never leave a read running on a descriptor about to be closed (and reused).
-            with contextlib.suppress(Exception):
-                pending.get()
+    """Write ``length`` bytes of ``fd`` from ``offset`` through ``resp.write`` in chunks (never
+    zero-copy); False when the file came up short.  Kept for callers that must see the bytes;
+    ``resp.send_file`` is the way to send a file body."""
+    return copy_file(resp, fd, offset, length)

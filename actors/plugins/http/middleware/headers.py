@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from actors.config.model import HeadersConfig
 from actors.plugins.http.middleware import cors
-from actors.plugins.http.middleware.delegate import DelegatingWriter
+from actors.plugins.http.middleware.delegate import BodyPreserving
 from actors.plugins.http.server.listener import Handler
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.response_head import Headers
@@ -19,7 +19,7 @@ from actors.plugins.http.server.writer import Writer
 __all__ = ["AddHeaders", "middleware"]
 
 
-class AddHeaders(DelegatingWriter):
+class AddHeaders(BodyPreserving):
     """Adds fixed headers to the final response (and to an override of it)."""
 
     __slots__ = ("extra",)

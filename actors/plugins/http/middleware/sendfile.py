@@ -1,11 +1,14 @@
 """``sendfile``: a worker answer carrying ``X-Sendfile: <path>`` is replaced by that file.
 
 Upstream ``roadrunner-server/send``: the worker's body is dropped and the file at the header's
-path is streamed in bounded chunks (there 10 MB; here :data:`~.fileio.CHUNK`) while the worker
-is already free for the next request.  A path containing ``..`` is answered 403, a file that
-cannot be found 404 ``not found``, one that cannot be opened 500.  The header itself never
-reaches the client.  The worker's status and other headers are kept; ``Content-Type`` defaults
-to ``application/octet-stream`` and ``Content-Length`` is the file's size.
+path is streamed while the worker is already free for the next request: with ``sendfile(2)``
+over plain HTTP (no byte of it enters Python), else in bounded chunks (there 10 MB; here
+:data:`~actors.plugins.http.server.sendfile.CHUNK`) read in the thread pool (TLS, HTTP/2, or
+a body-changing middleware such as gzip outside this one).  A path containing ``..`` is
+answered 403, a file that cannot be found 404 ``not found``, one that cannot be opened 500.
+The header itself never reaches the client.  The worker's status and other headers are kept;
+``Content-Type`` defaults to ``application/octet-stream`` and ``Content-Length`` is the file's
+size.
 
 The path is used as the worker gives it (absolute, or relative to the server's working
 directory): like upstream, the application decides which files it hands out.
@@ -17,8 +20,8 @@ import os
 
 import gevent
 
-from actors.plugins.http.middleware.delegate import DelegatingWriter
-from actors.plugins.http.middleware.fileio import open_regular, stream_range
+from actors.plugins.http.middleware.delegate import BodyPreserving
+from actors.plugins.http.middleware.fileio import open_regular
 from actors.plugins.http.server.listener import Handler
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.response_head import Headers
@@ -30,7 +33,7 @@ HEADER = "X-Sendfile"
 _TEXT_ERROR = [("Content-Type", "text/plain; charset=utf-8"), ("X-Content-Type-Options", "nosniff")]
 
 
-class _Capture(DelegatingWriter):
+class _Capture(BodyPreserving):
     """Passes answers through, except one with ``X-Sendfile``: that one is kept back (status,
     headers) and its body dropped, for the middleware to send the file once the worker is
     released."""
@@ -94,6 +97,11 @@ class _Capture(DelegatingWriter):
         if not self.held:
             self.inner.write(chunk)
 
+    def send_file(self, fd: int, offset: int, count: int) -> bool:
+        if self.held:
+            return True
+        return self.inner.send_file(fd, offset, count)
+
     def finish(self, body: bytes = b"", trailers: Headers | None = None) -> None:
         if not self.held:
             self.inner.finish(body, trailers)
@@ -124,7 +132,7 @@ def send_file(req: HttpRequest, resp: Writer, path: str, status: int, headers: H
             out.append(("Content-Type", "application/octet-stream"))
         out.append(("Content-Length", str(size)))
         resp.start(status, out)
-        if req.method == "HEAD" or stream_range(resp, opened.fd, 0, size):
+        if req.method == "HEAD" or resp.send_file(opened.fd, 0, size):
             resp.finish(b"")
         else:
             resp.abort()  # the file shrank while being sent: cut, never padded

@@ -14,7 +14,9 @@ Upstream ``roadrunner-server/static`` (which hands the file to Go's ``http.Serve
   conditional requests answer 304 / 412, ``Range: bytes=`` one range 206 (several: the whole
   file), an unsatisfiable range 416.
 
-All file I/O runs in the hub's thread pool (:mod:`.fileio`).  A small file just served is
+Opening and stating run in the hub's thread pool (:mod:`.fileio`); a file above the small-file
+size (and any range of one) goes out with ``Writer.send_file``: ``sendfile(2)`` on plain HTTP,
+chunks read in the thread pool over TLS, HTTP/2 or through gzip.  A small file just served is
 answered from memory for one second (:mod:`.static_cache`): a change on disk shows within 1 s.
 """
 
@@ -36,7 +38,6 @@ from actors.plugins.http.middleware.fileio import (
     OUTSIDE,
     Opened,
     open_beneath,
-    stream_range,
 )
 from actors.plugins.http.middleware.static_cache import EtagCache, FileCache, FileInfo
 from actors.plugins.http.server.listener import Handler
@@ -194,7 +195,7 @@ def middleware(cfg: StaticConfig, next_handler: Handler) -> Handler:
             resp.finish(b"")
         elif info.data is not None:
             resp.finish(info.data if length == size else info.data[offset : offset + length])
-        elif stream_range(resp, fd, offset, length):
+        elif resp.send_file(fd, offset, length):
             resp.finish(b"")
         else:
             resp.abort()  # the file shrank under us: a short body must not look complete

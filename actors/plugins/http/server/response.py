@@ -12,6 +12,7 @@ import gevent.event
 
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.response_head import Headers, encode_headers, simple_response
+from actors.plugins.http.server.sendfile import copy_file, plain_socket, zero_copy_send
 from actors.plugins.http.server.status import status_line
 
 if TYPE_CHECKING:
@@ -165,6 +166,49 @@ class ResponseWriter:
             if body:
                 self._send_stream_data(body, b"")
             self.keep_alive = False
+
+    @property
+    def zero_copy(self) -> bool:
+        """True on a plain TCP (or Unix) socket, where :meth:`send_file` uses ``sendfile(2)``;
+        False over TLS, whose bytes OpenSSL must encrypt (``send_file`` then reads chunks)."""
+        return plain_socket(self._conn)
+
+    def send_file(self, fd: int, offset: int, count: int) -> bool:
+        """Stream ``count`` bytes of ``fd`` from ``offset`` as body, framed as :meth:`write`
+        frames a chunk (the head leaves first, on its own); zero-copy when :attr:`zero_copy`.
+
+        Returns False only when the file ended early (the caller aborts: a short body must not
+        look complete); a gone client returns True with ``client_gone`` set, as ``write`` would.
+        """
+        if not self.zero_copy:
+            return copy_file(self, fd, offset, count)
+        if self.finished:
+            raise RuntimeError("send_file() after finish()")
+        if not self.started:
+            self.start(200, [])
+        conn = self._conn
+        if conn.dead:
+            return True
+        if self._mode == _M_NONE:
+            self._send_stream_head(b"")
+            if conn.dead:
+                return True
+        mode = self._mode
+        if mode == _M_BODYLESS or count <= 0:
+            return True
+        if mode == _M_LENGTH and count > self._remaining:
+            count = self._remaining
+            self.keep_alive = False
+        elif mode == _M_CHUNKED and not conn.send(b"%x\r\n" % count, self):
+            return True
+        sent = zero_copy_send(conn, self, fd, offset, count)
+        if mode == _M_LENGTH:
+            self._remaining -= sent
+        if sent < count:
+            return conn.dead or self.client_gone.is_set()
+        if mode == _M_CHUNKED:
+            conn.send(b"\r\n", self)
+        return True
 
     def abort(self) -> None:
         """Give up on this response: nothing more is sent and the connection is closed.

@@ -2,8 +2,9 @@
 
 The HTTP/1.1 :class:`~actors.plugins.http.server.response.ResponseWriter` is one implementation;
 an HTTP/2 stream writer and the response-changing middleware (gzip, sendfile, headers) are
-others.  Handlers and middleware are typed against :class:`Writer` only, so a middleware never
-depends on which front (HTTP/1.1, TLS, HTTP/2) carries the response.
+others.  A file body goes through :meth:`Writer.send_file`, zero-copy where the writer can
+(:mod:`.sendfile`).  Handlers and middleware are typed against :class:`Writer` only, so a
+middleware never depends on which front (HTTP/1.1, TLS, HTTP/2) carries the response.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ class Writer(Protocol):
         """True once the status line is on the wire (the status can no longer change)."""
         ...
 
+    @property
+    def zero_copy(self) -> bool:
+        """True when :meth:`send_file` hands the file to the kernel (``sendfile(2)``): no byte
+        of it passes through Python.  False for writers that must see the bytes (TLS, HTTP/2,
+        gzip...): their ``send_file`` reads chunks and writes them."""
+        ...
+
     def send_informational(self, status: int, headers: Headers) -> None:
         """Send a 1xx response (not 101) ahead of the final one."""
         ...
@@ -52,6 +60,13 @@ class Writer(Protocol):
 
     def write(self, chunk: bytes) -> None:
         """Stream ``chunk`` now (the head leaves with the first one)."""
+        ...
+
+    def send_file(self, fd: int, offset: int, count: int) -> bool:
+        """Stream ``count`` bytes of the open file ``fd`` from ``offset`` as (part of) the body,
+        as :meth:`write` would; False when the file ended early (the caller then aborts, so a
+        short body never looks complete).  Zero-copy when :attr:`zero_copy`; ``fd`` is not
+        closed and may be closed as soon as this returns."""
         ...
 
     def finish(self, body: bytes = b"", trailers: Headers | None = None) -> None:

@@ -26,6 +26,7 @@ from actors.plugins.http.server.header_names import (
 )
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.response_head import Headers, date_line
+from actors.plugins.http.server.sendfile import copy_file
 
 if TYPE_CHECKING:
     from actors.plugins.http.server.h2.connection import H2Connection
@@ -156,6 +157,15 @@ class StreamWriter:
             self._send_head(None, flush=not data)
         if data:
             self._send_data(chunk, end=False)
+
+    @property
+    def zero_copy(self) -> bool:
+        """Always False: file bytes must be cut into DATA frames within the flow-control window."""
+        return False
+
+    def send_file(self, fd: int, offset: int, count: int) -> bool:
+        """Stream part of a file as DATA frames: chunks read in the thread pool, then written."""
+        return copy_file(self, fd, offset, count)
 
     def finish(self, body: bytes = b"", trailers: Headers | None = None) -> None:
         """End the stream: a last DATA frame (or the HEADERS alone), then trailers if any."""
