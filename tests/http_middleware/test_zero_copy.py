@@ -24,7 +24,7 @@ from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.sendfile import STATS
 from actors.plugins.http.server.writer import Writer
 from tests.support.http_client import TIMEOUT, raw_exchange, request
-from tests.support.hub import call, spawn_call
+from tests.support.hub import call, spawn_call, wait_for
 from tests.support.tls import TlsServers, client_context, https_get, tls_address
 
 from .conftest import Start, command
@@ -78,9 +78,15 @@ def test_a_file_not_in_the_page_cache_is_sent_from_the_thread_pool(
     before, threaded, responses = STATS.bytes, STATS.threaded, STATS.responses
     r = call(request, server.addr, "GET", "/cold.bin")
     assert r.body == data
-    assert STATS.bytes - before == len(data), (
-        f"zero-copy responses {STATS.responses - responses}, threaded calls "
-        f"{STATS.threaded - threaded}, headers {r.headers}"
+    # The client can hold every byte before the server's greenlet, resumed by the thread pool
+    # after the last sendfile(2), has counted them: wait for the count rather than race it.
+    wait_for(
+        lambda: STATS.bytes - before == len(data),
+        5.0,
+        lambda: (
+            f"zero-copy bytes {STATS.bytes - before}, responses {STATS.responses - responses}, "
+            f"threaded calls {STATS.threaded - threaded}, headers {r.headers}"
+        ),
     )
     assert STATS.threaded > threaded, "a cold file was sent from the hub's thread"
     # Now it is cached: the same file goes out from the hub.
