@@ -113,11 +113,17 @@ class FreeList:
         """Return a READY worker, waiting up to ``timeout`` seconds (oldest waiter first)."""
         if self._destroyed:
             raise _stopped()
+        idle = self._idle
+        if idle and self._resumed.is_set():
+            # The usual case: a worker waits on the shelf (so nobody waits in line).
+            w = idle.popleft()
+            if w.state is _READY:
+                return w
+            self._stale(w)
         loop = gevent.get_hub().loop
         deadline = loop.now() + timeout
         if not self._resumed.is_set():
             self._wait_resumed(deadline, cancel)
-        idle = self._idle
         while True:
             w = idle.popleft() if idle else self._park(deadline - loop.now(), cancel, timeout)
             if w.state is _READY:

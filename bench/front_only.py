@@ -12,13 +12,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parent
+if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == HERE:
+    del sys.path[0]  # bench/h2.py and bench/http.py would shadow the h2 and http packages
+sys.path.insert(0, str(HERE.parent))
 
-import gevent
+import gevent  # noqa: E402
 
-from actors.plugins.http.server.listener import HttpServer
-from actors.plugins.http.server.request import HttpRequest
-from actors.plugins.http.server.writer import Writer
+from actors.plugins.http.server.listener import HttpServer  # noqa: E402
+from actors.plugins.http.server.request import HttpRequest  # noqa: E402
+from actors.plugins.http.server.writer import Writer  # noqa: E402
 
 HEADERS = (("Content-Type", "text/plain"),)
 

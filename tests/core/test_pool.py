@@ -213,6 +213,22 @@ def test_stream_response_chunks(pool_harness):
     assert (joined.body, joined.context) == (b"chunk-0chunk-1chunk-2done", b"HDR")
 
 
+def test_answer_returns_a_whole_answer_as_is_and_a_stream_as_a_stream(pool_harness):
+    from actors.pool import ResponseStream
+
+    pool = pool_harness.pool("stream", num_workers=1)
+    whole = pool.answer(Payload(b"0"))
+    # No stream object: the worker is back on the shelf and the request left the queue.
+    assert type(whole) is Payload
+    assert (whole.body, whole.context, whole.end_of_stream) == (b"done", b"", True)
+    assert (len(pool.free), pool.queue) == (1, 0)
+    stream = pool.answer(Payload(b"2"))
+    assert isinstance(stream, ResponseStream)
+    assert pool.queue == 1 and len(pool.free) == 0  # the worker stays with the stream
+    assert [c.body for c in stream] == [b"chunk-0", b"chunk-1", b"done"]
+    assert (len(pool.free), pool.queue) == (1, 0)
+
+
 def test_stream_cancel_releases_worker(pool_harness):
     pool = pool_harness.pool("stream", num_workers=1)
     (pid,) = pids(pool)

@@ -269,3 +269,43 @@ def test_canonical_name_cache_does_not_keep_what_clients_send() -> None:
     assert sum(len(name) for name in header_keys._canonical_cache) < 1 << 20
     assert header_keys.canonical_header_key("content-type") == "Content-Type"
     assert "content-type" in header_keys._canonical_cache
+
+
+def test_a_repeated_header_section_gives_the_same_context_as_a_fresh_one() -> None:
+    """The header section is worked out once per distinct section; what varies per request
+    (target, query, address, the caller's cookies) must still come from each call."""
+    import json
+
+    from actors.plugins.http.context import request as request_module
+
+    headers = [("host", "a.test"), ("cookie", "x=1; y=2"), ("x-b", "1"), ("X-A", "2")]
+
+    def ctx(uri: str, headers_in: object, **kw: object) -> dict[str, object]:
+        return json.loads(
+            build_request_context(
+                remote_addr="10.0.0.1",
+                protocol="HTTP/1.1",
+                method="GET",
+                uri=uri,
+                headers=headers_in,  # type: ignore[arg-type]
+                **kw,  # type: ignore[arg-type]
+            )
+        )
+
+    request_module._FIELDS_CACHE.clear()
+    first = ctx("/one?q=1", headers)
+    assert len(request_module._FIELDS_CACHE) == 1
+    second = ctx("/two?r=2", iter(headers))  # an iterator, as a caller may pass
+    assert first["uri"] == "http://a.test/one?q=1" and second["uri"] == "http://a.test/two?r=2"
+    assert second["rawQuery"] == "r=2"
+    assert (
+        first["headers"]
+        == second["headers"]
+        == {"Cookie": ["x=1; y=2"], "X-A": ["2"], "X-B": ["1"]}
+    )
+    assert first["cookies"] == second["cookies"] == {"x": "1", "y": "2"}
+    # Cookies given by the caller win over the cached ones, and do not change them.
+    assert ctx("/", headers, cookies={"z": "3"})["cookies"] == {"z": "3"}
+    assert ctx("/", headers)["cookies"] == {"x": "1", "y": "2"}
+    request_module._FIELDS_CACHE.clear()
+    assert ctx("/one?q=1", headers) == first

@@ -12,7 +12,7 @@ import errno
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import gevent
 
@@ -39,6 +39,7 @@ from actors.plugins.http.server.redirect import redirect_handler
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.tls import server_context
 from actors.plugins.http.server.writer import Writer
+from actors.pool import ResponseStream
 from actors.runtime import GeventActor
 from relays.frame import CODEC_JSON
 from relays.payload import Payload
@@ -46,7 +47,7 @@ from relays.payload import Payload
 if TYPE_CHECKING:
     from actors.config.model import HttpConfig
     from actors.metrics import HttpMetrics
-    from actors.pool import Pool, ResponseStream
+    from actors.pool import Pool
     from actors.system import ActorSystem
 
 __all__ = ["HttpPlugin", "HttpPluginActor"]
@@ -189,7 +190,7 @@ class HttpPlugin:
         pool = self.pool
         assert pool is not None, "the listener starts only once the pool exists"
         try:
-            stream = pool.stream(payload, cancel=resp.client_gone)
+            answer = pool.answer(payload, cancel=resp.client_gone)
         except Cancelled:
             # The client left while queued (its place is released): no answer at all, rather
             # than the empty 200 the server would make of a handler that wrote nothing.
@@ -203,8 +204,13 @@ class HttpPlugin:
         except PoolError as exc:
             self._fail(resp, self.cfg.internal_error_code, exc)
             return
+        # The usual whole answer comes as its Payload (its worker is back in the pool already).
+        stream = None if type(answer) is Payload else cast("ResponseStream", answer)
         try:
-            self._relay_response(resp, stream)
+            if stream is None:
+                self._write_whole(resp, cast(Payload, answer))
+            else:
+                self._relay_response(resp, stream)
         except PoolError as exc:
             self._fail(resp, self.cfg.internal_error_code, exc)
         except ResponseContextError as exc:
@@ -214,7 +220,32 @@ class HttpPlugin:
             else:
                 self._fail(resp, self.cfg.internal_error_code, exc)
         finally:
-            stream.close()  # a stream not read to its end is stopped, its worker released
+            if stream is not None:
+                stream.close()  # a stream not read to its end is stopped, its worker released
+
+    def _write_whole(self, resp: Writer, answer: Payload) -> None:
+        """Write a whole answer: what :meth:`_relay_response` does with a one-frame stream.
+
+        Anything but a final status without trailers (an informational or 101 status, a
+        ``Trailer`` header, a writer a middleware already started) takes that general path.
+        """
+        context = answer.context
+        if not resp.started:
+            if context:
+                status, headers = parse_response_context(answer.flags, context)
+            else:
+                status, headers = 200, ()
+            if status >= 200:
+                for name, _ in headers:
+                    if name == "Trailer":
+                        break
+                else:
+                    resp.start(status, headers)
+                    resp.finish(answer.body)
+                    return
+        pool = self.pool
+        assert pool is not None
+        self._relay_response(resp, ResponseStream(pool, None, answer))
 
     def _relay_response(self, resp: Writer, stream: ResponseStream) -> None:
         trailers = None

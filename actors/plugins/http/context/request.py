@@ -80,12 +80,59 @@ def build_request_context(
     absent).  Key order is Go's struct order; headers, cookies and the
     uploads tree are sorted like Go maps.
     """
+    host, sorted_headers, cookie_lines, parsed_cookies = _header_fields(headers)
+    if raw_query is None:
+        _, _, raw_query = uri.partition("?")
+    if "\r" in raw_query or "\n" in raw_query:
+        raw_query = raw_query.replace("\r", "").replace("\n", "")
+    context = {
+        "remoteAddr": strip_port(remote_addr),
+        "protocol": protocol,
+        "method": method,
+        "uri": absolute_uri(host, uri, scheme),
+        "headers": sorted_headers,
+        "cookies": (
+            parsed_cookies
+            if cookies is None
+            else dict(sorted(cookies.items()))
+            if cookie_lines or cookies
+            else {}
+        ),
+        "rawQuery": raw_query,
+        "parsed": parsed,
+        "uploads": None if uploads is None else tree_to_jsonable(uploads),
+        "attributes": dict(sorted(attributes.items())) if attributes else {},
+    }
+    return dumps(context)
+
+
+_Fields = tuple[str, dict[str, list[str]], tuple[str, ...], dict[str, str]]
+#: Header sections seen recently, by their exact (name, value) pairs: clients repeat theirs
+#: on every request, so canonicalising, grouping, sorting and parsing cookies happens once.
+_FIELDS_CACHE: dict[tuple[Header, ...], _Fields] = {}
+_FIELDS_CACHE_MAX = 256
+#: Larger header sections (in characters) are worked out each time, not kept.
+_FIELDS_CACHE_ENTRY = 4096
+
+
+def _header_fields(headers: Iterable[Header]) -> _Fields:
+    """``(host, headers, cookie lines, cookies)`` of a header section, for the context.
+
+    The two dicts are shared by every request with the same section: read them, never change
+    them (they only go to the JSON encoder).
+    """
+    key = tuple(headers)
+    hit = _FIELDS_CACHE.get(key)
+    if hit is not None:
+        return hit
     grouped: dict[str, list[str]] = {}
     host = ""
     cookie_lines: list[str] = []
-    for raw_name, raw_value in headers:
+    size = 0
+    for raw_name, raw_value in key:
         name = canonical_header_key(raw_name if type(raw_name) is str else _text(raw_name))
         value = raw_value if type(raw_value) is str else _text(raw_value)
+        size += len(name) + len(value)
         if name == "Host":
             if not host:
                 host = value
@@ -99,24 +146,14 @@ def build_request_context(
             grouped[name] = [value]
         else:
             values.append(value)
-    if raw_query is None:
-        _, _, raw_query = uri.partition("?")
-    if "\r" in raw_query or "\n" in raw_query:
-        raw_query = raw_query.replace("\r", "").replace("\n", "")
-    context = {
-        "remoteAddr": strip_port(remote_addr),
-        "protocol": protocol,
-        "method": method,
-        "uri": absolute_uri(host, uri, scheme),
-        "headers": {k: grouped[k] for k in sorted(grouped)},
-        "cookies": (
-            dict(sorted((parse_cookies(cookie_lines) if cookies is None else cookies).items()))
-            if cookie_lines or cookies
-            else {}
-        ),
-        "rawQuery": raw_query,
-        "parsed": parsed,
-        "uploads": None if uploads is None else tree_to_jsonable(uploads),
-        "attributes": dict(sorted(attributes.items())) if attributes else {},
-    }
-    return dumps(context)
+    hit = (
+        host,
+        {k: grouped[k] for k in sorted(grouped)},
+        tuple(cookie_lines),
+        dict(sorted(parse_cookies(cookie_lines).items())) if cookie_lines else {},
+    )
+    if size <= _FIELDS_CACHE_ENTRY:
+        if len(_FIELDS_CACHE) >= _FIELDS_CACHE_MAX:
+            _FIELDS_CACHE.clear()
+        _FIELDS_CACHE[key] = hit
+    return hit

@@ -108,7 +108,18 @@ class RequestParser:
     def on_message_begin(self) -> None:
         if self._synthetic:
             return
-        self._reset_message()
+        # _reset_message() inlined: this runs for every request.
+        self._url = b""
+        self._headers = []
+        self._body = []
+        self._body_len = 0
+        self._clen = -1
+        self._expect = None
+        self._host = None
+        self._hosts = 0
+        self._hdr_bytes = 0
+        self._stall = 0
+        self._upgrade = False
         self._in_message = True
         self._in_headers = True
         # Until the head is complete the deadline is the (shorter) header deadline.
