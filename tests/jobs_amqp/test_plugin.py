@@ -135,9 +135,9 @@ def test_broker_restart_while_pushing_over_rpc_and_consuming(
     once), including the backlog the broker held over the restart; a job acked before the
     restart is not delivered again.
 
-    The workers take 50 ms a job (40 jobs/s for two), far slower than the producer even on a
-    loaded machine, so the queue has a backlog when the broker stops (asserted): with a queue that did not survive the restart, those jobs
-    would be missing.
+    The workers take 50 ms a job (40 jobs/s for two), far slower than the producer even on
+    a loaded machine, so the queue has a backlog when the broker stops (asserted): with a
+    queue that did not survive the restart, those jobs would be missing.
 
     "Acked before the restart": received by a worker at least a second before the broker
     was told to stop (the worker acks at once, and the plugin sends the ack on the answer).
