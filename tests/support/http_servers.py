@@ -62,6 +62,9 @@ class Server:
 class Servers:
     """Factory fixture: ``servers(relay=..., pool={...}, http={...})`` starts one server."""
 
+    #: Keys every ``http`` section starts from (``http`` overrides them).
+    default_http: dict[str, Any] = {"address": "127.0.0.1:0"}
+
     def __init__(self) -> None:
         self.started: list[Server] = []
         self.dirs: list[str] = []
@@ -74,7 +77,7 @@ class Servers:
 
     def __call__(
         self,
-        command: list[str] | None = None,
+        command: list[str] | str | None = None,
         *,
         relay: str = "pipes",
         pool: dict[str, Any] | None = None,
@@ -91,7 +94,7 @@ class Servers:
         data = {
             "server": {"command": command or worker_cmd("http_app"), "relay": dsn},
             "http": {
-                "address": "127.0.0.1:0",
+                **self.default_http,
                 "uploads": {"dir": str(scratch / "uploads")},
                 "pool": {
                     "num_workers": 2,

@@ -9,18 +9,13 @@ with the standard library's ``ssl``, so nothing here shares the server's hub.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import ssl
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from actors.system import ActorSystem
-from tests.support.http_servers import Server
-from tests.support.procs import kill_all
-from tests.support.workers import worker_cmd
+from tests.support.http_servers import Server, Servers
 
 TIMEOUT = 10.0
 
@@ -105,15 +100,16 @@ def https_get(
     return int(lines[0].split()[1]), headers, body
 
 
-class TlsServers:
-    """Factory fixture: ``tls_servers(http={...})`` starts an ActorSystem whose ``http``
+class TlsServers(Servers):
+    """Factory fixture: ``tls_servers(http={...})`` is :class:`Servers` whose ``http``
     section is exactly what is given (plus pool and uploads defaults): no plain address is
     forced, so a TLS-only server can be tested."""
 
+    default_http: dict[str, Any] = {}
+
     def __init__(self, certs: Path) -> None:
+        super().__init__()
         self.certs = certs
-        self.started: list[Server] = []
-        self.dirs: list[str] = []
 
     def ssl(self, **extra: Any) -> dict[str, Any]:
         """An ``http.ssl`` section on a free port with the test server certificate."""
@@ -123,44 +119,6 @@ class TlsServers:
             "cert": str(self.certs / "server.pem"),
             **extra,
         }
-
-    def __call__(
-        self,
-        command: list[str] | str | None = None,
-        *,
-        http: dict[str, Any],
-        pool: dict[str, Any] | None = None,
-    ) -> Server:
-        scratch = Path(tempfile.mkdtemp(prefix="gr-"))
-        self.dirs.append(str(scratch))
-        (scratch / "uploads").mkdir()
-        data = {
-            "server": {"command": command or worker_cmd("http_app"), "relay": "pipes"},
-            "http": {
-                "uploads": {"dir": str(scratch / "uploads")},
-                "pool": {
-                    "num_workers": 2,
-                    "allocate_timeout": "10s",
-                    "destroy_timeout": "5s",
-                    **(pool or {}),
-                },
-                **http,
-            },
-            "logs": {"level": "error", "mode": "production"},
-        }
-        system = ActorSystem.from_dict(data)
-        system.start()
-        server = Server(system, scratch)
-        self.started.append(server)
-        return server
-
-    def close(self) -> None:
-        for server in self.started:
-            pids = server.pids()
-            server.system.stop(timeout=5)
-            kill_all(pids)
-        for d in self.dirs:
-            shutil.rmtree(d, ignore_errors=True)
 
 
 def tls_address(server: Server) -> tuple[str, int]:
