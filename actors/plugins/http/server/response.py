@@ -14,6 +14,7 @@ from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.response_head import Headers, encode_headers, simple_response
 from actors.plugins.http.server.sendfile import copy_file, plain_socket, zero_copy_send
 from actors.plugins.http.server.status import status_line
+from actors.plugins.http.server.writer import RecordedHead
 
 if TYPE_CHECKING:
     from actors.plugins.http.server.connection import Connection
@@ -28,7 +29,7 @@ _COPY_LIMIT = 256 * 1024
 _M_NONE, _M_BODYLESS, _M_LENGTH, _M_CHUNKED, _M_CLOSE = 0, 1, 2, 3, 4
 
 
-class ResponseWriter:
+class ResponseWriter(RecordedHead):
     """Writes one response.  Created by the connection for each request; used by the handler.
 
     ``start`` only records the status and headers, so the first ``write`` (or ``finish``) sends
@@ -86,32 +87,6 @@ class ResponseWriter:
             return
         data, _, _ = encode_headers(headers, date=False)
         self._conn.send(status_line(status) + data + b"\r\n", self)
-
-    def start(self, status: int, headers: Headers) -> None:
-        """Record the final status and headers; they leave with the first ``write``/``finish``.
-
-        A second call is ignored, like Go's superfluous ``WriteHeader``.  Header values are text,
-        sent as UTF-8 (unlike :class:`HttpRequest`'s, which carry the received bytes as latin-1).
-        """
-        if self.started:
-            return
-        if not 200 <= status <= 999:
-            raise ValueError(f"invalid final status: {status}")
-        self.started = True
-        self.status = status
-        self._headers = headers
-
-    def override(self, status: int, headers: Headers) -> None:
-        """Replace what :meth:`start` recorded, as long as nothing is on the wire yet.
-
-        For an error found between ``start`` and the first byte of body (a worker whose stream
-        began with an empty chunk, then failed): the client must get the error status, not the
-        one the failed response had announced.
-        """
-        if self.head_sent or self.finished:
-            raise RuntimeError("override() after the head was sent")
-        self.started = False
-        self.start(status, headers)
 
     def write(self, chunk: bytes) -> None:
         """Stream ``chunk`` now (chunked encoding on HTTP/1.1 unless a Content-Length was given;

@@ -15,7 +15,7 @@ from gevent.event import Event
 
 from actors.plugins.http.server.response_head import Headers
 
-__all__ = ["Writer"]
+__all__ = ["RecordedHead", "Writer"]
 
 
 class Writer(Protocol):
@@ -76,3 +76,47 @@ class Writer(Protocol):
     def abort(self) -> None:
         """Give up: nothing more is sent, the connection (or stream) is reset."""
         ...
+
+
+class RecordedHead:
+    """``start`` and ``override`` as every front implements them: the final status and headers
+    are only recorded, and leave with the first body write (HTTP/1.1 ``ResponseWriter``, the
+    HTTP/2 ``StreamWriter``).  The front defines the slots and :attr:`head_sent`."""
+
+    # Empty: the fronts define the slots (mypy cannot see them here, hence the ignores below).
+    __slots__ = ()
+
+    started: bool
+    finished: bool
+    status: int
+    _headers: Headers
+
+    @property
+    def head_sent(self) -> bool:
+        raise NotImplementedError
+
+    def start(self, status: int, headers: Headers) -> None:
+        """Record the final status and headers; they leave with the first ``write``/``finish``.
+
+        A second call is ignored, like Go's superfluous ``WriteHeader``.  Header values are text,
+        sent as UTF-8 (unlike :class:`HttpRequest`'s, which carry the received bytes as latin-1).
+        """
+        if self.started:
+            return
+        if not 200 <= status <= 999:
+            raise ValueError(f"invalid final status: {status}")
+        self.started = True  # type: ignore[misc]
+        self.status = status  # type: ignore[misc]
+        self._headers = headers  # type: ignore[misc]
+
+    def override(self, status: int, headers: Headers) -> None:
+        """Replace what :meth:`start` recorded, as long as nothing is on the wire yet.
+
+        For an error found between ``start`` and the first byte of body (a worker whose stream
+        began with an empty chunk, then failed): the client must get the error status, not the
+        one the failed response had announced.
+        """
+        if self.head_sent or self.finished:
+            raise RuntimeError("override() after the head was sent")
+        self.started = False  # type: ignore[misc]
+        self.start(status, headers)

@@ -27,6 +27,7 @@ from actors.plugins.http.server.header_names import (
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.response_head import Headers, date_line
 from actors.plugins.http.server.sendfile import copy_file
+from actors.plugins.http.server.writer import RecordedHead
 
 if TYPE_CHECKING:
     from actors.plugins.http.server.h2.connection import H2Connection
@@ -71,7 +72,7 @@ def h2_headers(
     return out
 
 
-class StreamWriter:
+class StreamWriter(RecordedHead):
     """Writes the response of one stream; created by the connection, used by the handler."""
 
     __slots__ = (
@@ -128,23 +129,6 @@ class StreamWriter:
         if self._head_sent or self.finished:
             raise RuntimeError("informational response after the final response started")
         self._send_headers(h2_headers(status, headers), end=False)
-
-    def start(self, status: int, headers: Headers) -> None:
-        """Record the final status and headers (a second call is ignored, as in Go)."""
-        if self.started:
-            return
-        if not 200 <= status <= 999:
-            raise ValueError(f"invalid final status: {status}")
-        self.started = True
-        self.status = status
-        self._headers = headers
-
-    def override(self, status: int, headers: Headers) -> None:
-        """Replace what :meth:`start` recorded while nothing is on the wire yet."""
-        if self._head_sent or self.finished:
-            raise RuntimeError("override() after the head was sent")
-        self.started = False
-        self.start(status, headers)
 
     def write(self, chunk: bytes) -> None:
         """Stream ``chunk`` as DATA frames (the HEADERS frame goes first)."""
