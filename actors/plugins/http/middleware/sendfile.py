@@ -62,14 +62,6 @@ class _Capture(BodyPreserving):
     def status(self, value: int) -> None:
         self.inner.status = value
 
-    @property
-    def finished(self) -> bool:
-        return self.inner.finished
-
-    @finished.setter
-    def finished(self, value: bool) -> None:
-        self.inner.finished = value
-
     def start(self, status: int, headers: Headers) -> None:
         if self.held or self.inner.started:
             return
