@@ -8,6 +8,7 @@ steadier than requests per second.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import re
@@ -306,3 +307,22 @@ def measure(
 def median(values: Sequence[float]) -> float:
     """The median (a named helper so the tables read alike)."""
     return float(statistics.median(values))
+
+
+def wrk_options(ap: argparse.ArgumentParser, *, per: str, warmup: int = 3) -> None:
+    """The wrk load options every wrk-driven bench takes (``per``: what a round is per)."""
+    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk round (10)")
+    ap.add_argument("--rounds", type=int, default=3, help=f"rounds per {per} (3)")
+    ap.add_argument("--connections", type=int, default=32, help="wrk -c (32)")
+    ap.add_argument("--threads", type=int, default=2, help="wrk -t (2)")
+    ap.add_argument(
+        "--warmup", type=int, default=warmup, help=f"seconds of discarded wrk load ({warmup})"
+    )
+
+
+def check_positive(ap: argparse.ArgumentParser, a: argparse.Namespace, *names: str) -> None:
+    """Refuse an option below 1 among ``names``, and more wrk threads than connections."""
+    if min(getattr(a, name) for name in names) < 1:
+        ap.error("every option must be >= 1")
+    if a.threads > a.connections:
+        ap.error("wrk needs --connections >= --threads")

@@ -53,10 +53,12 @@ from bench.harness import (  # noqa: E402  (after the sys.path fix above)
     CpuUse,
     Server,
     WrkResult,
+    check_positive,
     free_port,
     measure,
     median,
     run_wrk,
+    wrk_options,
 )
 
 APP = "bench.hello_app:app"
@@ -250,17 +252,10 @@ def bench(wrk: str, a: argparse.Namespace) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk round (10)")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds per server (3)")
-    ap.add_argument("--connections", type=int, default=32, help="wrk -c (32)")
-    ap.add_argument("--threads", type=int, default=2, help="wrk -t (2)")
-    ap.add_argument("--warmup", type=int, default=3, help="seconds of discarded wrk load (3)")
+    wrk_options(ap, per="server", warmup=3)
     ap.add_argument("--workers", type=int, default=2, help="worker processes per server (2)")
     a = ap.parse_args(argv)
-    if min(a.duration, a.rounds, a.connections, a.threads, a.warmup, a.workers) < 1:
-        ap.error("every option must be >= 1")
-    if a.threads > a.connections:
-        ap.error("wrk needs --connections >= --threads")
+    check_positive(ap, a, "duration", "rounds", "connections", "threads", "warmup", "workers")
     wrk = check_tools()
     if wrk is None:
         return 2

@@ -50,10 +50,12 @@ from bench.harness import (  # noqa: E402  (after the sys.path line above)
     CpuUse,
     Server,
     WrkResult,
+    check_positive,
     free_port,
     measure,
     median,
     run_wrk,
+    wrk_options,
 )
 
 PATH = "/hello"
@@ -281,17 +283,10 @@ def bench(tool: dict[str, str], a: argparse.Namespace) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk round (10)")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds per stack (3)")
-    ap.add_argument("--connections", type=int, default=32, help="wrk -c (32)")
-    ap.add_argument("--threads", type=int, default=2, help="wrk -t (2)")
-    ap.add_argument("--warmup", type=int, default=3, help="seconds of discarded wrk load (3)")
+    wrk_options(ap, per="stack", warmup=3)
     ap.add_argument("--workers", type=int, default=2, help="PHP processes per stack (2)")
     a = ap.parse_args(argv)
-    if min(a.duration, a.rounds, a.connections, a.threads, a.warmup, a.workers) < 1:
-        ap.error("every option must be >= 1")
-    if a.threads > a.connections:
-        ap.error("wrk needs --connections >= --threads")
+    check_positive(ap, a, "duration", "rounds", "connections", "threads", "warmup", "workers")
     tool = tools()
     if tool is None:
         return 2

@@ -48,10 +48,12 @@ from bench.harness import (  # noqa: E402  (after the sys.path fix above)
     CpuUse,
     Server,
     WrkResult,
+    check_positive,
     cpu_per_request,
     cpu_sample,
     free_port,
     run_wrk,
+    wrk_options,
 )
 
 NGINX = "/usr/sbin/nginx"
@@ -260,14 +262,9 @@ def bench(wrk: str, a: argparse.Namespace) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk round (10)")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds per server and file (3)")
-    ap.add_argument("--connections", type=int, default=32, help="wrk -c (32)")
-    ap.add_argument("--threads", type=int, default=2, help="wrk -t (2)")
-    ap.add_argument("--warmup", type=int, default=2, help="seconds of discarded wrk load (2)")
+    wrk_options(ap, per="server and file", warmup=2)
     a = ap.parse_args(argv)
-    if min(a.duration, a.rounds, a.connections, a.threads, a.warmup) < 1:
-        ap.error("every option must be >= 1")
+    check_positive(ap, a, "duration", "rounds", "connections", "threads", "warmup")
     wrk = check_tools()
     if wrk is None:
         return 2
