@@ -71,7 +71,9 @@ def _total(files: list[Path]) -> int:
     raise BenchError(f"no callgrind totals in {[str(f) for f in files]}")
 
 
-def measure(name: str, tmp: Path, wrk: str, seconds: int) -> tuple[int, int]:
+def measure(
+    name: str, tmp: Path, wrk: str, seconds: int, connections: int = 1
+) -> tuple[int, int]:
     """(requests, instructions) of one server between two callgrind_control calls."""
     out = tmp / f"callgrind.{name}"
     server = _server(name, tmp, out)
@@ -82,7 +84,7 @@ def measure(name: str, tmp: Path, wrk: str, seconds: int) -> tuple[int, int]:
         pid = str(server.proc.pid)
         run_wrk(wrk, server.url, 1, 1, 3)  # warm-up: caches, the first requests' imports
         subprocess.run(["callgrind_control", "-z", pid], check=True, capture_output=True)
-        result = run_wrk(wrk, server.url, 1, 1, seconds)
+        result = run_wrk(wrk, server.url, min(2, connections), connections, seconds)
         subprocess.run(["callgrind_control", "-d", pid], check=True, capture_output=True)
     finally:
         server.stop()
@@ -95,6 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--duration", type=int, default=10, help="seconds of wrk per server (10)")
     ap.add_argument("--only", choices=NAMES, action="append", help="measure only these")
+    ap.add_argument(
+        "--connections",
+        type=int,
+        default=1,
+        help="wrk connections (1: every request takes the whole path alone; 32: a saturated "
+        "hub, which batches, as under bench/http.py)",
+    )
     a = ap.parse_args(argv)
     wrk = shutil.which("wrk")
     if wrk is None or shutil.which("valgrind") is None:
@@ -104,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="greenrunner-instr-") as tmp_name:
         for name in a.only or NAMES:
             try:
-                requests, ir = measure(name, Path(tmp_name), wrk, a.duration)
+                requests, ir = measure(name, Path(tmp_name), wrk, a.duration, a.connections)
             except BenchError as exc:
                 print(f"instructions bench: {exc}", file=sys.stderr)
                 return 1
