@@ -309,3 +309,55 @@ def test_a_repeated_header_section_gives_the_same_context_as_a_fresh_one() -> No
     assert ctx("/", headers)["cookies"] == {"x": "1", "y": "2"}
     request_module._FIELDS_CACHE.clear()
     assert ctx("/one?q=1", headers) == first
+
+
+@pytest.mark.parametrize(
+    ("addr", "method", "target", "query", "headers", "scheme"),
+    [
+        ("127.0.0.1", "GET", "/", "", [("Host", "a.test")], "http"),
+        ("::1", "POST", "/p?x=1&y=%C3%A9", "x=1&y=%C3%A9", [("host", "[::1]:8080")], "https"),
+        (
+            "10.0.0.7",
+            "PUT",
+            '/q"uote\\',
+            "",
+            [
+                ("Host", "h"),
+                ("cookie", 'a=1; b="q"; c=%20'),
+                ("X-Multi", "1"),
+                ("x-multi", "2"),
+                ("Transfer-Encoding", "chunked"),
+                ("X-Utf8", "\xc3\xa9"),  # the UTF-8 bytes of é, as the server hands them over
+                ("X-Bad", "\xff"),  # not UTF-8: U+FFFD, as Go's encoder writes it
+                ("X-Ctl", "\x7f\t<>&\xe2\x80\xa8"),  # U+2028 in UTF-8
+            ],
+            "http",
+        ),
+        ("1.2.3.4", "GET", "http://proxy.test/abs?q", "q", [], "http"),
+        ("5.6.7.8", "BREW", "*", "", [("Host", "")], "http"),
+    ],
+)
+def test_the_plain_context_is_byte_for_byte_the_general_one(
+    addr: str, method: str, target: str, query: str, headers: list[tuple[str, str]], scheme: str
+) -> None:
+    """The HTTP plugin encodes a request without a form from cached fragments
+    (``encode_plain_context``); the worker must receive exactly the bytes the general encoder
+    gives, first sight of a section or not."""
+    from actors.plugins.http.context import request as request_module
+
+    general = build_request_context(
+        remote_addr=addr,
+        protocol="HTTP/1.1",
+        method=method,
+        uri=target,
+        headers=request_module.wire_text(headers),
+        raw_query=query,
+        scheme=scheme,
+    )
+    request_module._SECTIONS.clear()
+    for _ in range(2):  # the first sight of the section, then the cached one
+        section = request_module.wire_header_section(headers)
+        plain = request_module.encode_plain_context(
+            section, addr, "HTTP/1.1", method, target, query, scheme
+        )
+        assert plain == general

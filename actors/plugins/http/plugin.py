@@ -26,7 +26,12 @@ from actors.errors import (
 from actors.freelist import Cancelled
 from actors.plugins.http.context.body import prepare_body
 from actors.plugins.http.context.header_keys import canonical_header_key
-from actors.plugins.http.context.request import build_request_context
+from actors.plugins.http.context.request import (
+    build_request_context,
+    encode_plain_context,
+    wire_header_section,
+    wire_text,
+)
 from actors.plugins.http.context.response import (
     ResponseContextError,
     UnknownStatusError,
@@ -120,7 +125,8 @@ class HttpPlugin:
     def handle(self, req: HttpRequest, resp: Writer) -> None:
         """Run one request through the pool and write the worker's answer (server's Handler)."""
         cfg = self.cfg
-        content_type = req.header("content-type")
+        section = wire_header_section(req.headers)
+        content_type = section.content_type
         method = req.method
         if (
             method != "HEAD"
@@ -129,14 +135,14 @@ class HttpPlugin:
         ):
             # No form to parse (what prepare_body would conclude, without its PreparedBody and
             # cleanup): the body goes to the worker as received.
-            context = build_request_context(
-                remote_addr=req.remote_addr[0],
-                protocol=req.version,
-                method=method,
-                uri=req.target.decode("latin-1"),
-                headers=_utf8_headers(req.headers),
-                raw_query=req.query.decode("latin-1"),
-                scheme=req.scheme,
+            context = encode_plain_context(
+                section,
+                req.remote_addr[0],
+                req.version,
+                method,
+                req.target.decode("latin-1"),  # llhttp lets only ASCII into the target
+                req.query.decode("latin-1"),
+                req.scheme,
             )
             self._exec(resp, Payload(req.body, context))
             return
@@ -160,7 +166,7 @@ class HttpPlugin:
                 protocol=req.version,
                 method=req.method,
                 uri=req.target.decode("latin-1"),  # llhttp lets only ASCII into the target
-                headers=_utf8_headers(req.headers),
+                headers=wire_text(req.headers),
                 raw_query=req.query.decode("latin-1"),
                 parsed=prepared.parsed,
                 uploads=prepared.uploads,
@@ -347,25 +353,6 @@ def _split_trailers(
     }
     head = tuple(h for h in headers if h[0] != "Trailer" and h[0] not in named)
     return head, [h for h in headers if h[0] in named]
-
-
-def _utf8_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Request headers as text for the JSON context.
-
-    The server hands over header bytes as latin-1 characters; RoadRunner hands the same bytes
-    to Go's JSON encoder, which reads them as UTF-8 (invalid sequences become U+FFFD).  So the
-    UTF-8 bytes of ``é`` must reach the worker as ``é``, not as ``Ã©``.  ASCII (the usual case)
-    is passed through untouched.
-    """
-    for _, value in headers:
-        if not value.isascii():
-            break
-    else:
-        return headers
-    return [
-        (name, value if value.isascii() else value.encode("latin-1").decode("utf-8", "replace"))
-        for name, value in headers
-    ]
 
 
 #: What to do about the usual reasons a listener cannot bind, by errno.

@@ -14,7 +14,16 @@ from actors.plugins.http.context.header_keys import canonical_header_key
 from actors.plugins.http.context.json_codec import dumps
 from actors.plugins.http.forms.tree import tree_to_jsonable
 
-__all__ = ["Header", "absolute_uri", "build_request_context", "strip_port"]
+__all__ = [
+    "Header",
+    "HeaderSection",
+    "absolute_uri",
+    "build_request_context",
+    "encode_plain_context",
+    "strip_port",
+    "wire_header_section",
+    "wire_text",
+]
 
 
 #: A request header as a caller may give it: text, or the bytes received.
@@ -157,3 +166,105 @@ def _header_fields(headers: Iterable[Header]) -> _Fields:
             _FIELDS_CACHE.clear()
         _FIELDS_CACHE[key] = hit
     return hit
+
+
+class HeaderSection:
+    """A received header section as the context needs it, worked out once per distinct section.
+
+    ``headers`` and ``cookies`` are shared by every request with the same section: read them,
+    never change them.  ``json`` is their encoding (``"headers":{..},"cookies":{..}``), made
+    once, so a request whose section was seen before encodes only what varies: its address,
+    method, target and query (:func:`encode_plain_context`).
+    """
+
+    __slots__ = ("content_type", "cookies", "headers", "host", "json")
+
+    def __init__(self, headers: list[tuple[str, str]], received: Iterable[tuple[str, str]]) -> None:
+        self.host, self.headers, _, self.cookies = _header_fields(headers)
+        #: The first ``Content-Type`` value as received (None without one): it decides whether
+        #: a form is read.
+        self.content_type: str | None = None
+        for name, value in received:
+            if name.lower() == "content-type":
+                self.content_type = value
+                break
+        self.json = dumps({"headers": self.headers, "cookies": self.cookies})[1:-1]
+
+
+#: Sections by their exact received pairs (latin-1 text), bounded like :data:`_FIELDS_CACHE`.
+_SECTIONS: dict[tuple[tuple[str, str], ...], HeaderSection] = {}
+
+
+def wire_header_section(headers: list[tuple[str, str]]) -> HeaderSection:
+    """The :class:`HeaderSection` of headers as the HTTP server received them (latin-1 text),
+    read as UTF-8 like :func:`wire_text`, on the first sight of a section only."""
+    key = tuple(headers)
+    hit = _SECTIONS.get(key)
+    if hit is not None:
+        return hit
+    hit = HeaderSection(wire_text(key), key)
+    if sum(len(n) + len(v) for n, v in key) <= _FIELDS_CACHE_ENTRY:
+        if len(_SECTIONS) >= _FIELDS_CACHE_MAX:
+            _SECTIONS.clear()
+        _SECTIONS[key] = hit
+    return hit
+
+
+def wire_text(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Received headers (latin-1 text, i.e. the exact bytes) as the text Go's JSON shows.
+
+    RoadRunner hands header bytes to Go's JSON encoder, which reads them as UTF-8 (invalid
+    sequences become U+FFFD).  So the UTF-8 bytes of ``é`` must reach the worker as ``é``, not
+    as ``Ã©``.  ASCII values (the usual case) are kept as they are.
+    """
+    return [
+        (name, value if value.isascii() else value.encode("latin-1").decode("utf-8", "replace"))
+        for name, value in headers
+    ]
+
+
+#: ``"protocol":..,"method":..`` by (protocol, method), and ``"remoteAddr":..`` by peer address:
+#: a handful of values, each encoded once.
+_VERB_JSON: dict[tuple[str, str], bytes] = {}
+_ADDR_JSON: dict[str, bytes] = {}
+_SMALL_CACHE_MAX = 1024
+
+
+def encode_plain_context(
+    section: HeaderSection,
+    remote_addr: str,
+    protocol: str,
+    method: str,
+    target: str,
+    raw_query: str,
+    scheme: str = "http",
+) -> bytes:
+    """The context :func:`build_request_context` encodes for a request without a parsed body
+    (``parsed`` false, no uploads, no attributes, the section's own cookies), byte for byte.
+
+    Built from encoded fragments rather than a dict encoded whole: the header section, the peer
+    address and the method line are encoded once, and only the URI and the query per request.
+    ``target`` and ``raw_query`` come from the HTTP parser, which lets no CR or LF through.
+    """
+    addr = _ADDR_JSON.get(remote_addr)
+    if addr is None:
+        if len(_ADDR_JSON) >= _SMALL_CACHE_MAX:
+            _ADDR_JSON.clear()
+        addr = _ADDR_JSON[remote_addr] = dumps(strip_port(remote_addr))
+    verb = _VERB_JSON.get((protocol, method))
+    if verb is None:
+        if len(_VERB_JSON) >= _SMALL_CACHE_MAX:
+            _VERB_JSON.clear()
+        verb = dumps({"protocol": protocol, "method": method})[1:-1]
+        _VERB_JSON[(protocol, method)] = verb
+    return b'{"remoteAddr":%b,%b,"uri":%b,%b,"rawQuery":%b,%b}' % (
+        addr,
+        verb,
+        dumps(absolute_uri(section.host, target, scheme)),
+        section.json,
+        dumps(raw_query) if raw_query else b'""',
+        _PLAIN_TAIL,
+    )
+
+
+_PLAIN_TAIL = b'"parsed":false,"uploads":null,"attributes":{}'
