@@ -52,10 +52,12 @@ class _Slot:
     request path.
     """
 
-    __slots__ = ("gone", "handed", "waiter")
+    __slots__ = ("deadline", "gone", "handed", "waiter")
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: float) -> None:
         self.waiter = Waiter()
+        #: When ``allocate_timeout`` ends this wait (the hub loop's clock).
+        self.deadline = deadline
         #: The worker (or _STOPPED) handed over; set before the greenlet runs again.
         self.handed: Any = None
         #: The waiter gave up (timeout, cancel): put() skips it.
@@ -97,6 +99,10 @@ class FreeList:
         self._on_stale = on_stale
         #: Why no worker can come (set by the PoolActor); None while one may.
         self._unavailable: str | None = None
+        #: One timer for the whole line, due at the earliest deadline of a waiter (see
+        #: :meth:`_expire`), instead of a timer made, started and closed per wait.
+        self._timer: Any = None
+        self._timer_due = 0.0
 
     def __len__(self) -> int:
         return len(self._idle)
@@ -142,18 +148,18 @@ class FreeList:
             raise NoFreeWorkersError(self._unavailable)
         if remaining <= 0:
             raise self._no_free(timeout, others=self._parked)
-        slot = _Slot()
+        loop = gevent.get_hub().loop
+        slot = _Slot(loop.now() + remaining)
         self._waiters.append(slot)
         self._parked += 1
-        waiter = slot.waiter
-        timer = gevent.get_hub().loop.timer(remaining)
-        timer.start(waiter.switch, _TIMED_OUT)
+        timer = self._timer
+        if timer is None or not timer.active or slot.deadline < self._timer_due:
+            self._arm(slot.deadline)
         if cancel is not None:
             cancel.rawlink(slot.on_cancel)
         try:
-            result = waiter.get()
+            result = slot.waiter.get()
         finally:
-            timer.close()
             if cancel is not None:
                 cancel.unlink(slot.on_cancel)
         if result is _TIMED_OUT or result is _CANCELLED:
@@ -167,6 +173,39 @@ class FreeList:
             raise NoFreeWorkersError(self._unavailable or "static_pool_exec: NoFreeWorkers")
         return result
 
+    def _arm(self, due: float) -> None:
+        """(Re)start the line's timer to fire at ``due`` (loop clock)."""
+        loop = gevent.get_hub().loop
+        if self._timer is not None:
+            self._timer.close()
+        self._timer = loop.timer(max(due - loop.now(), 0.0))
+        self._timer_due = due
+        self._timer.start(self._expire)
+
+    def _idle_line(self) -> None:
+        """Nobody waits any more: stop the timer, which must not keep the hub's loop alive."""
+        if self._timer is not None:
+            self._timer.stop()
+
+    def _expire(self) -> None:
+        """Runs in the hub when the earliest deadline is due: wake every waiter whose
+        ``allocate_timeout`` has passed, then re-arm for the earliest one left.
+
+        Waiters usually share one timeout and leave in order, so this fires about once per
+        ``allocate_timeout`` while the line is busy, not once per request.
+        """
+        now = gevent.get_hub().loop.now()
+        due = None
+        for slot in list(self._waiters):  # woken greenlets may change the line
+            if slot.gone or slot.handed is not None:
+                continue
+            if slot.deadline <= now:
+                slot.waiter.switch(_TIMED_OUT)
+            elif due is None or slot.deadline < due:
+                due = slot.deadline
+        if due is not None and not self._destroyed:
+            self._arm(due)
+
     def _give_up(self, slot: _Slot) -> None:
         """Leave the line; a worker handed over meanwhile goes to the next in line."""
         if slot.handed is not None:
@@ -175,6 +214,8 @@ class FreeList:
         else:
             slot.gone = True  # skipped by put(); no O(n) removal from the line
             self._parked -= 1
+            if not self._parked:
+                self._idle_line()
 
     def _wait_resumed(self, deadline: float, cancel: gevent.event.Event | None) -> None:
         loop = gevent.get_hub().loop
@@ -209,6 +250,8 @@ class FreeList:
             if not slot.gone:
                 self._parked -= 1
                 slot.hand(worker)
+                if not self._parked:
+                    self._idle_line()
                 return
         self._idle.append(worker)
 
@@ -247,6 +290,9 @@ class FreeList:
     def destroy(self) -> None:
         """Fail every waiter and refuse all future takes."""
         self._destroyed = True
+        if self._timer is not None:
+            self._timer.close()
+            self._timer = None
         self.drain()
         while self._waiters:
             slot = self._waiters.popleft()

@@ -89,3 +89,38 @@ def test_destroy_fails_every_waiter_and_later_takers() -> None:
         free.take(1)
     free.put(Item("late"))  # ignored after destroy
     assert len(free) == 0
+
+
+def test_each_waiter_times_out_at_its_own_deadline_with_one_timer_for_the_line() -> None:
+    """The line has one timer (due at the earliest deadline), not one per waiter: a shorter
+    timeout behind a longer one still fires first, a waiter served in time (the oldest, here)
+    never times out, and the timer does not outlive the line (it would keep the hub's loop
+    alive)."""
+    free = FreeList()
+    started = gevent.get_hub().loop.now()
+    ended: dict[str, float | str] = {}
+
+    def waiter(name: str, timeout: float) -> None:
+        try:
+            ended[name] = free.take(timeout).name
+        except NoFreeWorkersError:
+            ended[name] = gevent.get_hub().loop.now() - started
+
+    long_ = gevent.spawn(waiter, "long", 0.6)
+    middle = gevent.spawn(waiter, "middle", 0.3)
+    short = gevent.spawn(waiter, "short", 0.2)
+    gevent.sleep(0)
+    assert free.waiting == 3
+    free.put(Item("w"))  # goes to the oldest: "long"
+    gevent.joinall([long_, middle, short], timeout=5, raise_error=True)
+    assert ended["long"] == "w"
+    assert isinstance(ended["short"], float) and 0.15 <= ended["short"] < 0.45
+    assert isinstance(ended["middle"], float) and 0.25 <= ended["middle"] < 0.55
+    assert ended["short"] < ended["middle"]
+    assert free.waiting == 0
+    timer = free._timer
+    assert timer is None or not timer.active
+    # A waiter after the line emptied gets its own deadline again.
+    with pytest.raises(NoFreeWorkersError):
+        free.take(0.05)
+    assert not free._timer.active
