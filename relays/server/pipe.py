@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 
 import gevent
+from gevent import getcurrent
 
 from relays.errors import StdoutCorruptionError
 from relays.frame import FrameError, RelayClosedError
@@ -49,12 +51,31 @@ class PipeRelay(Relay):
         self._hub = gevent.get_hub()
         self._rwatch = self._hub.loop.io(self._rfd, _READ)
         self._wwatch = self._hub.loop.io(self._wfd, _WRITE)
+        #: Set by :meth:`send`: the worker has a request it has probably not answered yet.  The
+        #: next read then asks ``poll`` first: a read that fails with EAGAIN costs a syscall and
+        #: an exception (about 6,600 instructions, several times the probe), and usually would.
+        self._awaiting = False
+        self._probe = select.poll()
+        self._probe.register(self._rfd, select.POLLIN)
         super().__init__()
 
     def _gone(self) -> RelayClosedError:
         return RelayClosedError(f"relay to worker pid {self.pid} is closed")
 
     def _recv(self, n: int) -> bytes:
+        if self._awaiting:
+            self._awaiting = False
+            if not self._closed and not self._probe.poll(0):
+                # Like hub.wait(), without its Waiter (about 3,000 fewer instructions): the
+                # watcher switches straight back here, and once stopped it cannot fire later
+                # (stopping a libev watcher drops its pending event too).  close() wakes this
+                # wait with RelayClosedError through cancel_waits_close_and_then, as before.
+                watch = self._rwatch
+                watch.start(getcurrent().switch)
+                try:
+                    self._hub.switch()
+                finally:
+                    watch.stop()
         while True:
             if self._closed:
                 raise self._gone()
@@ -78,6 +99,7 @@ class PipeRelay(Relay):
             except OSError:
                 pass  # BlockingIOError waits below; EPIPE & co. are reported below, as always
             if written == len(data):
+                self._awaiting = True
                 return  # the usual case: one write, no memoryview
         view = memoryview(data)[written:]
         while view:
@@ -93,6 +115,7 @@ class PipeRelay(Relay):
                     raise self._gone() from None
                 raise RelayClosedError(f"writing to worker pid {self.pid}: {exc}") from exc
             view = view[written:]
+        self._awaiting = True
 
     def close(self) -> None:
         """Close both descriptors; a greenlet parked on them gets RelayClosedError."""

@@ -115,6 +115,31 @@ def test_pipelined_requests_over_tls_are_answered_in_order(tls_servers: TlsServe
     assert data.index(b'"rawQuery": "n=1"') < data.index(b'"rawQuery": "n=2"')
 
 
+def test_a_request_sent_while_the_previous_one_runs_is_answered_over_tls(
+    tls_servers: TlsServers, certs
+):
+    """The second request arrives while the first is in the worker: the client_gone watcher
+    decrypts it then (it must, to tell a close_notify from data), and it must still be served
+    in order, not lost in the watcher's stash."""
+    server = tls_servers(http={"ssl": tls_servers.ssl()})
+    addr = tls_address(server)
+
+    def overlapped() -> bytes:
+        raw = socket.create_connection(addr, timeout=TIMEOUT)
+        with client_context(certs).wrap_socket(raw, server_hostname="localhost") as sock:
+            sock.sendall(b"GET /sleep?s=0.5 HTTP/1.1\r\nHost: h\r\n\r\n")
+            time.sleep(0.2)  # the first request is in the worker now
+            sock.sendall(b"GET /echo?n=2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+            out = b""
+            while chunk := sock.recv(65536):
+                out += chunk
+            return out
+
+    data = call(overlapped)
+    assert data.count(b"HTTP/1.1 200 OK") == 2
+    assert b'"rawQuery": "n=2"' in data
+
+
 def test_a_big_upload_over_tls(tls_servers: TlsServers, certs):
     server = tls_servers(http={"ssl": tls_servers.ssl()})
     addr = tls_address(server)

@@ -18,7 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import gevent
-from gevent.hub import Waiter
+from gevent import getcurrent
 
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.request_parser import RECV_SIZE, RequestParser
@@ -49,6 +49,7 @@ class Connection(RequestParser):
 
     __slots__ = (
         "_fd",
+        "_hub",
         "_raw",
         "_rtimer",
         "_rtimer_after",
@@ -73,6 +74,7 @@ class Connection(RequestParser):
         self._rwatch: Any = None
         self._rtimer: Any = None
         self._rtimer_after = -1.0
+        self._hub: Any = None
         self._writer: ResponseWriter | None = None
         self.dead = False
         self.idle = False
@@ -96,12 +98,30 @@ class Connection(RequestParser):
         server = self.server
         ready = self._ready
         eager = 0
+        # Whether to try a read before waiting.  On a new connection the request is usually
+        # there already.  Right after an answer it cannot be (a client sends its next request
+        # once it has read this answer; pipelined ones are in the parser's buffer already), so
+        # a read would only fail with EAGAIN, an exception and a syscall per request.
+        try_first = True
         while True:
-            try:
-                # Try the raw socket first: with a busy keep-alive client the next request is
-                # often already there, and gevent's recv wrapper (timer + wait) is skipped.
-                data = raw.recv(RECV_SIZE)
-            except BlockingIOError:
+            data: bytes | None = None
+            if try_first:
+                try:
+                    data = raw.recv(RECV_SIZE)
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    return
+                else:
+                    if self._in_message and time.monotonic() > self._read_deadline():
+                        self._answer_error(408, "")  # a trickle that never needs to wait
+                        return
+                    eager += 1
+                    if eager >= _FAIR_BATCH:
+                        # Nothing blocked for a while: yield, or one fast client starves the rest.
+                        eager = 0
+                        gevent.sleep(0)
+            if data is None:
                 eager = 0
                 if self._in_message:
                     timeout = self._read_deadline() - time.monotonic()
@@ -116,6 +136,7 @@ class Connection(RequestParser):
                 try:
                     data = self._recv_wait(timeout)
                 except BlockingIOError:
+                    try_first = False
                     continue  # woken without data (it went elsewhere): wait again
                 except OSError:
                     return
@@ -125,20 +146,10 @@ class Connection(RequestParser):
                     if self._in_message:
                         self._answer_error(408, "")
                     return
-            except OSError:
-                return
-            else:
-                if self._in_message and time.monotonic() > self._read_deadline():
-                    self._answer_error(408, "")  # a trickle that never needs to wait
-                    return
-                eager += 1
-                if eager >= _FAIR_BATCH:
-                    # Nothing blocked for a while: yield, or one fast client starves the rest.
-                    eager = 0
-                    gevent.sleep(0)
             if not data:
                 return
             self._feed(data)
+            try_first = not ready
             while ready:
                 if not self._serve(ready.popleft()):
                     return
@@ -207,18 +218,23 @@ class Connection(RequestParser):
         watcher = self._rwatch
         timer = self._rtimer
         if watcher is None:
-            loop = gevent.get_hub().loop
-            watcher = self._rwatch = loop.io(self._fd, 1)
+            self._hub = gevent.get_hub()
+            watcher = self._rwatch = self._hub.loop.io(self._fd, 1)
         if timer is None or self._rtimer_after != timeout:
             if timer is not None:
                 timer.close()
-            timer = self._rtimer = gevent.get_hub().loop.timer(max(timeout, 0.0))
+            timer = self._rtimer = self._hub.loop.timer(max(timeout, 0.0))
             self._rtimer_after = timeout
-        waiter: Waiter[bool] = Waiter()
-        watcher.start(waiter.switch, True)
-        timer.start(waiter.switch, False)
+        # The watchers switch straight back into this greenlet (no Waiter: about 3,000 fewer
+        # instructions per wait).  That is safe because both are stopped before this greenlet
+        # does anything else, and stopping a libev watcher also drops its pending event, so
+        # neither can switch in later.
+        switch = getcurrent().switch
+        watcher.start(switch, True)
+        timer.start(switch, False)
         try:
-            return waiter.get()
+            ready: bool = self._hub.switch()
+            return ready
         finally:
             watcher.stop()
             timer.stop()

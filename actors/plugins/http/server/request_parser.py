@@ -68,6 +68,7 @@ class RequestParser:
         "_upgrade",
         "_upgrade_line",
         "_url",
+        "_version",
         "addr",
         "parser",
         "server",
@@ -88,6 +89,9 @@ class RequestParser:
         self._synthetic = False
         self._upgrade = False
         self._upgrade_line: tuple[bytes, str] = (b"", "")
+        #: The version of the message being read, from llhttp once its head is complete:
+        #: ``get_http_version`` formats a string each call (about 2,200 instructions).
+        self._version = "1.1"
         self._reset_message()
 
     def _reset_message(self) -> None:
@@ -158,7 +162,7 @@ class RequestParser:
         self._in_headers = False
         self._deadline = self._begin + self.server.read_timeout
         parser = self.parser
-        version = parser.get_http_version()
+        version = self._version = parser.get_http_version()
         if version[0] != "1":
             self._fail(505, "unsupported protocol version")
         is11 = version != "1.0"
@@ -203,7 +207,7 @@ class RequestParser:
             self._synthetic = False
         else:
             raw_method = parser.get_method()
-            v = parser.get_http_version()
+            v = self._version
         self._in_message = False
         self._in_headers = False
         self._continue = False

@@ -151,6 +151,12 @@ class TlsConnection(Connection):
         self._raw = self._reads
 
     def _recv_wait(self, timeout: float) -> bytes | None:
+        # What the client_gone watcher decrypted while the handler ran comes first (the loop
+        # waits before reading after an answer, so it does not look at the stash itself).
+        stash = self._reads.stash
+        if stash:
+            self._reads.stash = b""
+            return stash
         # gevent's SSL socket waits for the descriptor AND decrypts (a readable descriptor may
         # hold only part of a record, or a record already decrypted may be pending in OpenSSL).
         sock = self.sock
