@@ -70,7 +70,7 @@ class Connection(RequestParser):
         self._fd = sock.fileno()
         self._timeout: float | None = None
         self._watcher: Any = None
-        #: The read watcher and timeout timer of :meth:`_wait_readable` (made on first use).
+        #: The read watcher and timeout timer of :meth:`_recv_wait` (made on first use).
         self._rwatch: Any = None
         self._rtimer: Any = None
         self._rtimer_after = -1.0
@@ -170,7 +170,12 @@ class Connection(RequestParser):
         started = time.monotonic() if access_log is not None else 0.0
         watch = not self._ready and not self._in_message
         if watch:
-            self._arm_watcher()
+            # Watch the idle socket while the handler runs: a libev io watcher started and
+            # stopped per request costs far less than a greenlet, and needs no recv usually.
+            watcher = self._watcher
+            if watcher is None:
+                watcher = self._watcher = gevent.get_hub().loop.io(self._fd, 1)
+            watcher.start(self._on_readable)
         server.inflight += 1
         try:
             server.handler(request, writer)
@@ -203,17 +208,10 @@ class Connection(RequestParser):
         Raises ``BlockingIOError`` when woken without data (the loop recomputes its deadline
         and waits again) and ``OSError`` when the peer is gone.  The TLS connection overrides
         this: its bytes must be decrypted, so readability of the descriptor says nothing.
-        """
-        if not self._wait_readable(timeout):
-            return None
-        return self._raw.recv(RECV_SIZE)
-
-    def _wait_readable(self, timeout: float) -> bool:
-        """Park this greenlet until the socket is readable; False if ``timeout`` expired first.
 
         The read watcher and the timer belong to the connection and are reused for every wait:
-        gevent's ``socket.recv`` would try a ``recv`` that cannot succeed yet (the loop just did)
-        and build a :class:`gevent.Timeout` per wait, about 7 us of the hub's time per request.
+        gevent's ``socket.recv`` would try a ``recv`` that cannot succeed yet and build a
+        :class:`gevent.Timeout` per wait, about 7 us of the hub's time per request.
         """
         watcher = self._rwatch
         timer = self._rtimer
@@ -234,20 +232,15 @@ class Connection(RequestParser):
         timer.start(switch, False)
         try:
             ready: bool = self._hub.switch()
-            return ready
         finally:
             watcher.stop()
             timer.stop()
+        if not ready:
+            return None
+        data: bytes = self._raw.recv(RECV_SIZE)
+        return data
 
     # -- client_gone watcher -----------------------------------------------------------------
-
-    def _arm_watcher(self) -> None:
-        """Watch the idle socket while the handler runs: a libev io watcher started and stopped
-        per request costs far less than a greenlet, and needs no ``recv`` in the common case."""
-        watcher = self._watcher
-        if watcher is None:
-            watcher = self._watcher = gevent.get_hub().loop.io(self._fd, 1)
-        watcher.start(self._on_readable)
 
     def _on_readable(self) -> None:
         # Runs in the hub: must not block, hence the raw socket and MSG_DONTWAIT.

@@ -14,6 +14,7 @@ __all__ = [
     "H_INVALID",
     "H_PLAIN",
     "H_TE",
+    "KNOWN_REQUEST_NAMES",
     "R_CLEN",
     "R_EXPECT",
     "R_HOST",
@@ -61,7 +62,10 @@ def response_name_kind(name: str) -> int:
 # Request header names the parser looks at: decoded once and cached with their meaning.
 R_PLAIN, R_CLEN, R_EXPECT, R_HOST = 0, 1, 2, 3
 _SPECIAL_REQ = {b"content-length": R_CLEN, b"expect": R_EXPECT, b"host": R_HOST}
-_req_names: dict[bytes, tuple[str, int]] = {}
+#: Names seen, with their decoding and kind: the parser reads this first, and calls
+#: :func:`request_name` only on a miss (one call fewer per header on the hot path).
+KNOWN_REQUEST_NAMES: dict[bytes, tuple[str, int]] = {}
+_req_names = KNOWN_REQUEST_NAMES
 
 
 def request_name(raw: bytes) -> tuple[str, int]:

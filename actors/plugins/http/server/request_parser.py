@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
-from actors.plugins.http.server.header_names import R_CLEN, R_EXPECT, R_HOST, request_name
+from actors.plugins.http.server.header_names import (
+    KNOWN_REQUEST_NAMES,
+    R_CLEN,
+    R_EXPECT,
+    R_HOST,
+    request_name,
+)
 from actors.plugins.http.server.request import HttpRequest
 
 if TYPE_CHECKING:
@@ -144,7 +150,7 @@ class RequestParser:
         self._hdr_bytes += len(name) + len(value) + 4
         if self._hdr_bytes > self.server.max_header_size:
             self._fail(431, "")
-        sname, kind = request_name(name)
+        sname, kind = KNOWN_REQUEST_NAMES.get(name) or request_name(name)
         svalue = value.decode("latin-1")
         if kind:
             if kind == R_CLEN:

@@ -21,7 +21,7 @@ from actors.plugins.http.server.header_names import (
 )
 from actors.plugins.http.server.status import status_line, status_text
 
-__all__ = ["Headers", "date_line", "encode_headers", "simple_response"]
+__all__ = ["Headers", "date_line", "encode_headers", "simple_response", "whole_head"]
 
 #: Response headers as a handler gives them: a tuple (hashable, so its encoding is cached, see
 #: :func:`encode_headers`) or a list (encoded every time).
@@ -65,6 +65,36 @@ def encode_headers(headers: Headers, date: bool = True) -> tuple[bytes, int, boo
     if date and not has_date:
         data += date_line()
     return data, clen, close
+
+
+#: Whole heads (status line, header lines, Date) by (status, header tuple), for the second
+#: ``_WHOLE_SECOND[0]``: the Date line changes once a second, and the cache with it.
+_WHOLE_HEADS: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[bytes, bool]] = {}
+_WHOLE_SECOND = [0]
+
+
+def whole_head(status: int, headers: Headers) -> tuple[bytes, bool]:
+    """The status line, header lines and ``Date`` line of a response, and whether the handler
+    asked for ``Connection: close``: what the usual answer needs, in one lookup.
+
+    For a tuple of headers (what the http plugin hands over) the bytes are cached for the
+    current second; the writer adds ``Content-Length`` and the blank line.
+    """
+    if type(headers) is tuple:
+        now = int(time.time())
+        if now != _WHOLE_SECOND[0]:
+            _WHOLE_SECOND[0] = now
+            _WHOLE_HEADS.clear()
+        key = (status, headers)
+        hit = _WHOLE_HEADS.get(key)
+        if hit is None:
+            data, _, close = encode_headers(headers)
+            hit = (status_line(status) + data, close)
+            if len(hit[0]) <= _HEAD_CACHE_ENTRY and len(_WHOLE_HEADS) < _HEAD_CACHE_MAX:
+                _WHOLE_HEADS[key] = hit
+        return hit
+    data, _, close = encode_headers(headers)
+    return status_line(status) + data, close
 
 
 def _encode_header_lines(headers: Iterable[tuple[str, str]]) -> tuple[bytes, int, bool, bool]:
