@@ -44,33 +44,27 @@ _TIMED_OUT: Any = object()
 _CANCELLED: Any = object()
 
 
-class _Slot:
+class _Slot(Waiter):
     """One request's place in line: the hub wakes its greenlet with the worker handed over.
 
-    A bare :class:`gevent.hub.Waiter` woken by a loop callback: an
-    :class:`~gevent.event.AsyncResult` per wait cost three times as much on the
-    request path.
+    A :class:`gevent.hub.Waiter` itself (one object per wait, made by Cython's constructor; the
+    fields are set by :meth:`FreeList._park`), woken by a loop callback: an
+    :class:`~gevent.event.AsyncResult` per wait cost three times as much on the request path.
+    ``handed`` is the worker (or _STOPPED...) handed over, set before the greenlet runs again;
+    ``gone`` means the waiter gave up (timeout, cancel) and put() skips it; ``deadline`` is when
+    ``allocate_timeout`` ends the wait (the hub loop's clock).
     """
 
-    __slots__ = ("deadline", "gone", "handed", "waiter")
+    __slots__ = ("deadline", "gone", "handed")
 
-    def __init__(self, deadline: float) -> None:
-        self.waiter = Waiter()
-        #: When ``allocate_timeout`` ends this wait (the hub loop's clock).
-        self.deadline = deadline
-        #: The worker (or _STOPPED) handed over; set before the greenlet runs again.
-        self.handed: Any = None
-        #: The waiter gave up (timeout, cancel): put() skips it.
-        self.gone = False
-
-    def hand(self, worker: Any) -> None:
-        self.handed = worker
-        gevent.get_hub().loop.run_callback(self.waiter.switch, worker)
+    deadline: float
+    gone: bool
+    handed: Any
 
     def on_cancel(self, _event: object) -> None:
         # Runs in the hub: wake the greenlet only while nothing was handed over yet.
         if self.handed is None and not self.gone:
-            self.waiter.switch(_CANCELLED)
+            self.switch(_CANCELLED)
 
 
 class FreeList:
@@ -103,6 +97,8 @@ class FreeList:
         #: :meth:`_expire`), instead of a timer made, started and closed per wait.
         self._timer: Any = None
         self._timer_due = 0.0
+        #: The hub's loop (a free list lives and is used in one hub's thread).
+        self._loop = gevent.get_hub().loop
 
     def __len__(self) -> int:
         return len(self._idle)
@@ -126,7 +122,7 @@ class FreeList:
             if w.state is _READY:
                 return w
             self._stale(w)
-        loop = gevent.get_hub().loop
+        loop = self._loop
         deadline = loop.now() + timeout
         if not self._resumed.is_set():
             self._wait_resumed(deadline, cancel)
@@ -148,8 +144,10 @@ class FreeList:
             raise NoFreeWorkersError(self._unavailable)
         if remaining <= 0:
             raise self._no_free(timeout, others=self._parked)
-        loop = gevent.get_hub().loop
-        slot = _Slot(loop.now() + remaining)
+        slot = _Slot()
+        slot.deadline = self._loop.now() + remaining
+        slot.handed = None
+        slot.gone = False
         self._waiters.append(slot)
         self._parked += 1
         timer = self._timer
@@ -158,7 +156,12 @@ class FreeList:
         if cancel is not None:
             cancel.rawlink(slot.on_cancel)
         try:
-            result = slot.waiter.get()
+            result = slot.get()
+        except BaseException:
+            # Killed while waiting (GreenletExit): leave the line, or the next worker released
+            # would be handed to this dead wait and never come back.
+            self._give_up(slot)
+            raise
         finally:
             if cancel is not None:
                 cancel.unlink(slot.on_cancel)
@@ -175,7 +178,7 @@ class FreeList:
 
     def _arm(self, due: float) -> None:
         """(Re)start the line's timer to fire at ``due`` (loop clock)."""
-        loop = gevent.get_hub().loop
+        loop = self._loop
         if self._timer is not None:
             self._timer.close()
         self._timer = loop.timer(max(due - loop.now(), 0.0))
@@ -194,13 +197,13 @@ class FreeList:
         Waiters usually share one timeout and leave in order, so this fires about once per
         ``allocate_timeout`` while the line is busy, not once per request.
         """
-        now = gevent.get_hub().loop.now()
+        now = self._loop.now()
         due = None
         for slot in list(self._waiters):  # woken greenlets may change the line
             if slot.gone or slot.handed is not None:
                 continue
             if slot.deadline <= now:
-                slot.waiter.switch(_TIMED_OUT)
+                slot.switch(_TIMED_OUT)
             elif due is None or slot.deadline < due:
                 due = slot.deadline
         if due is not None and not self._destroyed:
@@ -249,7 +252,8 @@ class FreeList:
             slot = waiters.popleft()
             if not slot.gone:
                 self._parked -= 1
-                slot.hand(worker)
+                slot.handed = worker
+                self._loop.run_callback(slot.switch, worker)
                 if not self._parked:
                     self._idle_line()
                 return
@@ -268,7 +272,8 @@ class FreeList:
             slot = waiters.popleft()
             if not slot.gone:
                 self._parked -= 1
-                slot.hand(_UNAVAILABLE)
+                slot.handed = _UNAVAILABLE
+                self._loop.run_callback(slot.switch, _UNAVAILABLE)
 
     def set_available(self) -> None:
         """A worker joined: takers wait in line again."""
@@ -298,7 +303,8 @@ class FreeList:
             slot = self._waiters.popleft()
             if not slot.gone:
                 self._parked -= 1
-                slot.hand(_STOPPED)
+                slot.handed = _STOPPED
+                self._loop.run_callback(slot.switch, _STOPPED)
         self._resumed.set()
 
     def _stale(self, w: WorkerHandle) -> None:

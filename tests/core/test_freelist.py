@@ -124,3 +124,16 @@ def test_each_waiter_times_out_at_its_own_deadline_with_one_timer_for_the_line()
     with pytest.raises(NoFreeWorkersError):
         free.take(0.05)
     assert not free._timer.active
+
+
+def test_a_waiter_killed_in_line_does_not_swallow_the_next_worker() -> None:
+    """A request greenlet killed while it waits (a server stopping, a client task cancelled)
+    must leave the line: the worker released next goes to the shelf, not to the dead wait."""
+    free = FreeList()
+    doomed = gevent.spawn(free.take, 5)
+    gevent.sleep(0)
+    assert free.waiting == 1
+    doomed.kill()
+    assert free.waiting == 0
+    free.put(Item("w"))
+    assert free.take(0.5).name == "w"
