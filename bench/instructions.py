@@ -11,14 +11,18 @@ only; the kernel's share of a syscall is not counted):
 - **greenrunner**: the whole server (``python -m actors.main``) with 2 WSGI workers
   (``bench.hello_app:app``), the workers themselves not counted.
 
-Each is warmed up, its counters zeroed (``callgrind_control -z``), driven by
-``wrk -t1 -c1`` (one request at a time: every request takes the whole path, no batching),
-then dumped; the instructions are divided by wrk's request count.
+Each is warmed up, its counters zeroed (``callgrind_control -z``), sent exactly
+``--requests`` requests by ``bench/counted_client.py`` (one connection by default: every
+request takes the whole path alone; ``--connections 32`` keeps 32 requests queued, the
+saturated hub of ``bench/http.py``), then dumped; the instructions are divided by the count.
+A fixed count rather than wrk's ``-d`` makes two runs of the same code agree within about 1 %:
+under valgrind the server runs 30-50x slower than its clients, and how many requests a wrk
+run fits changed which path they took.
 
-    python bench/instructions.py [--duration 10] [--only greenrunner]
+    python bench/instructions.py [--requests 2000] [--connections 1] [--only greenrunner]
 
-Needs ``valgrind`` and ``wrk`` (``apt-get install -y valgrind wrk``).  Under callgrind the
-servers run 30-50x slower; a run takes about 2 minutes.
+Needs ``valgrind`` and ``wrk`` (``apt-get install -y valgrind wrk``; wrk only checks the
+servers up).  A run takes about 2 minutes.
 """
 
 from __future__ import annotations
@@ -71,9 +75,7 @@ def _total(files: list[Path]) -> int:
     raise BenchError(f"no callgrind totals in {[str(f) for f in files]}")
 
 
-def measure(
-    name: str, tmp: Path, wrk: str, seconds: int, connections: int = 1
-) -> tuple[int, int]:
+def measure(name: str, tmp: Path, wrk: str, requests: int, connections: int = 1) -> tuple[int, int]:
     """(requests, instructions) of one server between two callgrind_control calls."""
     out = tmp / f"callgrind.{name}"
     server = _server(name, tmp, out)
@@ -84,24 +86,27 @@ def measure(
         pid = str(server.proc.pid)
         run_wrk(wrk, server.url, 1, 1, 3)  # warm-up: caches, the first requests' imports
         subprocess.run(["callgrind_control", "-z", pid], check=True, capture_output=True)
-        result = run_wrk(wrk, server.url, min(2, connections), connections, seconds)
+        client = [sys.executable, str(HERE / "counted_client.py"), str(server.port)]
+        done = subprocess.run(
+            [*client, str(requests), str(connections)], capture_output=True, text=True
+        )
         subprocess.run(["callgrind_control", "-d", pid], check=True, capture_output=True)
     finally:
         server.stop()
-    if result.errors:
-        raise BenchError(f"{name}: {result.errors} errors under callgrind")
-    return result.requests, _total(sorted(tmp.glob(f"callgrind.{name}.*")))
+    if done.returncode != 0:
+        raise BenchError(f"{name}: the counted client failed: {done.stderr or done.stdout}")
+    return requests, _total(sorted(tmp.glob(f"callgrind.{name}.*")))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    ap.add_argument("--duration", type=int, default=10, help="seconds of wrk per server (10)")
+    ap.add_argument("--requests", type=int, default=2000, help="requests per server (2000)")
     ap.add_argument("--only", choices=NAMES, action="append", help="measure only these")
     ap.add_argument(
         "--connections",
         type=int,
         default=1,
-        help="wrk connections (1: every request takes the whole path alone; 32: a saturated "
+        help="client connections (1: every request takes the whole path alone; 32: a saturated "
         "hub, which batches, as under bench/http.py)",
     )
     a = ap.parse_args(argv)
@@ -113,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="greenrunner-instr-") as tmp_name:
         for name in a.only or NAMES:
             try:
-                requests, ir = measure(name, Path(tmp_name), wrk, a.duration, a.connections)
+                requests, ir = measure(name, Path(tmp_name), wrk, a.requests, a.connections)
             except BenchError as exc:
                 print(f"instructions bench: {exc}", file=sys.stderr)
                 return 1
