@@ -335,6 +335,7 @@ def test_a_repeated_header_section_gives_the_same_context_as_a_fresh_one() -> No
         ),
         ("1.2.3.4", "GET", "http://proxy.test/abs?q", "q", [], "http"),
         ("5.6.7.8", "BREW", "*", "", [("Host", "")], "http"),
+        ("5.6.7.8", "GET", "/x", "", [("Host", "a\r\nb")], "http"),  # CR/LF never in a URI
     ],
 )
 def test_the_plain_context_is_byte_for_byte_the_general_one(

@@ -16,7 +16,7 @@ try:
 except ImportError:  # pragma: no cover - orjson is a declared dependency
     _HAVE_ORJSON = False
 
-__all__ = ["dumps", "loads"]
+__all__ = ["dumps", "fast_dumps", "loads"]
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -30,6 +30,12 @@ def dumps(obj: Any) -> bytes:
         except (TypeError, orjson.JSONEncodeError):
             pass
     return _ENCODER.encode(obj).encode("utf-8", "replace")
+
+
+#: orjson's own ``dumps`` when installed (else :func:`dumps`), for hot paths that save the
+#: wrapper's call: it raises where orjson cannot encode (lone surrogates), so such a caller
+#: falls back to :func:`dumps` on an exception.
+fast_dumps: Any = orjson.dumps if _HAVE_ORJSON else dumps
 
 
 def loads(data: bytes) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 from actors.plugins.http.context.cookies import parse_cookies
 from actors.plugins.http.context.header_keys import canonical_header_key
-from actors.plugins.http.context.json_codec import dumps
+from actors.plugins.http.context.json_codec import dumps, fast_dumps
 from actors.plugins.http.forms.tree import tree_to_jsonable
 
 __all__ = [
@@ -177,7 +177,7 @@ class HeaderSection:
     method, target and query (:func:`encode_plain_context`).
     """
 
-    __slots__ = ("content_type", "cookies", "headers", "host", "json")
+    __slots__ = ("content_type", "cookies", "headers", "host", "json", "uri_host")
 
     def __init__(self, headers: list[tuple[str, str]], received: Iterable[tuple[str, str]]) -> None:
         self.host, self.headers, _, self.cookies = _header_fields(headers)
@@ -189,6 +189,8 @@ class HeaderSection:
                 self.content_type = value
                 break
         self.json = dumps({"headers": self.headers, "cookies": self.cookies})[1:-1]
+        #: The host as the URI carries it (:func:`absolute_uri` drops CR and LF).
+        self.uri_host = self.host.replace("\r", "").replace("\n", "")
 
 
 #: Sections by their exact received pairs (latin-1 text), bounded like :data:`_FIELDS_CACHE`.
@@ -257,10 +259,18 @@ def encode_plain_context(
             _VERB_JSON.clear()
         verb = dumps({"protocol": protocol, "method": method})[1:-1]
         _VERB_JSON[(protocol, method)] = verb
+    if target[:1] == "/" and "\r" not in target and "\n" not in target:
+        uri = f"{scheme}://{section.uri_host}{target}"  # what absolute_uri makes of it
+    else:
+        uri = absolute_uri(section.host, target, scheme)
+    try:
+        uri_json = fast_dumps(uri)
+    except Exception:  # orjson refuses what the stdlib encoder accepts (lone surrogates)
+        uri_json = dumps(uri)
     return b'{"remoteAddr":%b,%b,"uri":%b,%b,"rawQuery":%b,%b}' % (
         addr,
         verb,
-        dumps(absolute_uri(section.host, target, scheme)),
+        uri_json,
         section.json,
         dumps(raw_query) if raw_query else b'""',
         _PLAIN_TAIL,
