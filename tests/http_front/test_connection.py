@@ -168,6 +168,23 @@ def test_streaming_to_a_vanished_client_stops_without_raising(serve):
     assert outcome == ["gone"]
 
 
+def test_a_request_line_cut_before_its_url_is_timed_by_header_timeout(serve):
+    """The header deadline starts with a request's first bytes, even when they stop after the
+    method (the parser reports a message with its URL; the loop covers bytes before it), not
+    with the far longer keep-alive timeout of an idle connection."""
+    server = serve(lambda req, resp: None, header_timeout=0.3, keepalive_timeout=30.0)
+
+    def client() -> tuple[bytes, float]:
+        with socket.create_connection(server.address) as sock:
+            sock.sendall(b"GE")
+            started = time.monotonic()
+            return read_all(sock, timeout=10), time.monotonic() - started
+
+    data, elapsed = call(client)
+    assert data.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert elapsed < 5
+
+
 def test_slowloris_is_closed_after_read_timeout(serve):
     called = []
     server = serve(lambda req, resp: called.append(req), read_timeout=0.3)

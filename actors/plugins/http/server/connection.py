@@ -149,6 +149,8 @@ class Connection(RequestParser):
             if not data:
                 return
             self._feed(data)
+            if not ready and not self._in_message and self._error is None:
+                self._begin_message()  # a request line cut before its URL (see on_url)
             try_first = not ready
             while ready:
                 if not self._serve(ready.popleft()):

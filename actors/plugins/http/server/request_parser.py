@@ -98,9 +98,19 @@ class RequestParser:
         #: The version of the message being read, from llhttp once its head is complete:
         #: ``get_http_version`` formats a string each call (about 2,200 instructions).
         self._version = "1.1"
-        self._reset_message()
+        self._begin_message()  # the per-message fields exist from the start...
+        self._in_message = self._in_headers = False  # ...but no message has begun
 
-    def _reset_message(self) -> None:
+    # -- parser callbacks (called from feed_data, in this connection's greenlet) ----------------
+
+    def _begin_message(self) -> None:
+        """A request starts: fresh per-message state, and the (shorter) header deadline.
+
+        Called from :meth:`on_url`, not as llhttp's ``on_message_begin``: a callback from the
+        parser costs about twice a Python call, and every request line has a URL.  The read
+        loop calls it too when bytes arrived but no URL yet (a request line cut after its
+        method), so the header deadline runs from the first bytes all the same.
+        """
         self._url = b""
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
@@ -112,33 +122,16 @@ class RequestParser:
         self._hdr_bytes = 0
         self._stall = 0
         self._upgrade = False
-
-    # -- parser callbacks (called from feed_data, in this connection's greenlet) ----------------
-
-    def on_message_begin(self) -> None:
-        if self._synthetic:
-            return
-        # _reset_message() inlined: this runs for every request.
-        self._url = b""
-        self._headers = []
-        self._body = []
-        self._body_len = 0
-        self._clen = -1
-        self._expect = None
-        self._host = None
-        self._hosts = 0
-        self._hdr_bytes = 0
-        self._stall = 0
-        self._upgrade = False
         self._in_message = True
         self._in_headers = True
-        # Until the head is complete the deadline is the (shorter) header deadline.
         now = self._begin = time.monotonic()
         self._deadline = now + self.server.head_timeout
 
     def on_url(self, url: bytes) -> None:
         if self._synthetic:
             return
+        if not self._in_message:
+            self._begin_message()
         self._url += url
         self._hdr_bytes += len(url)
         if self._hdr_bytes > self.server.max_header_size:
