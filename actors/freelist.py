@@ -180,7 +180,7 @@ class FreeList:
         """(Re)start the line's timer to fire at ``due`` (loop clock)."""
         loop = self._loop
         if self._timer is not None:
-            self._timer.close()
+            self._timer.stop()  # not close(): this may run inside the old timer's callback
         self._timer = loop.timer(max(due - loop.now(), 0.0))
         self._timer_due = due
         self._timer.start(self._expire)
