@@ -19,10 +19,9 @@ import re
 from collections.abc import Callable
 
 from actors.config.model import CorsConfig
-from actors.plugins.http.middleware.delegate import BodyPreserving
+from actors.plugins.http.middleware.delegate import AddHeaders
 from actors.plugins.http.server.listener import Handler
 from actors.plugins.http.server.request import HttpRequest
-from actors.plugins.http.server.response_head import Headers
 from actors.plugins.http.server.writer import Writer
 
 __all__ = ["CorsPolicy", "middleware"]
@@ -112,22 +111,6 @@ class CorsPolicy:
         return out
 
 
-class _AddCors(BodyPreserving):
-    """Adds the CORS headers of an actual request to its response, whatever produced it."""
-
-    __slots__ = ("extra",)
-
-    def __init__(self, inner: Writer, extra: list[tuple[str, str]]) -> None:
-        super().__init__(inner)
-        self.extra = extra
-
-    def start(self, status: int, headers: Headers) -> None:
-        self.inner.start(status, [*headers, *self.extra])
-
-    def override(self, status: int, headers: Headers) -> None:
-        self.inner.override(status, [*headers, *self.extra])
-
-
 def _headers_of(req: HttpRequest) -> Callable[[str], str]:
     def get(name: str) -> str:
         for key, value in req.headers:
@@ -154,6 +137,6 @@ def middleware(cfg: CorsConfig, next_handler: Handler) -> Handler:
                 resp.start(policy.preflight_status, headers)
                 resp.finish(b"")
                 return
-        next_handler(req, _AddCors(resp, policy.actual(origin, req.method)))
+        next_handler(req, AddHeaders(resp, policy.actual(origin, req.method)))
 
     return cors

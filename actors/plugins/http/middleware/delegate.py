@@ -17,7 +17,7 @@ from actors.plugins.http.server.response_head import Headers
 from actors.plugins.http.server.sendfile import copy_file
 from actors.plugins.http.server.writer import Writer
 
-__all__ = ["BodyPreserving", "DelegatingWriter"]
+__all__ = ["AddHeaders", "BodyPreserving", "DelegatingWriter"]
 
 
 class DelegatingWriter:
@@ -123,3 +123,20 @@ class BodyPreserving(DelegatingWriter):
 
     def send_file(self, fd: int, offset: int, count: int) -> bool:
         return self.inner.send_file(fd, offset, count)
+
+
+class AddHeaders(BodyPreserving):
+    """Adds fixed headers to the final response (and to an override of it): the ``headers``
+    middleware's response headers, CORS on an actual request, gzip's ``Vary``."""
+
+    __slots__ = ("extra",)
+
+    def __init__(self, inner: Writer, extra: list[tuple[str, str]]) -> None:
+        super().__init__(inner)
+        self.extra = extra
+
+    def start(self, status: int, headers: Headers) -> None:
+        self.inner.start(status, [*headers, *self.extra])
+
+    def override(self, status: int, headers: Headers) -> None:
+        self.inner.override(status, [*headers, *self.extra])

@@ -17,8 +17,7 @@ import zlib
 
 import gevent
 
-from actors.plugins.http.middleware.delegate import DelegatingWriter
-from actors.plugins.http.middleware.headers import AddHeaders
+from actors.plugins.http.middleware.delegate import AddHeaders, DelegatingWriter
 from actors.plugins.http.server.listener import Handler
 from actors.plugins.http.server.request import HttpRequest
 from actors.plugins.http.server.response_head import Headers

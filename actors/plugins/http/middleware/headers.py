@@ -10,29 +10,12 @@ from __future__ import annotations
 
 from actors.config.model import HeadersConfig
 from actors.plugins.http.middleware import cors
-from actors.plugins.http.middleware.delegate import BodyPreserving
+from actors.plugins.http.middleware.delegate import AddHeaders
 from actors.plugins.http.server.listener import Handler
 from actors.plugins.http.server.request import HttpRequest
-from actors.plugins.http.server.response_head import Headers
 from actors.plugins.http.server.writer import Writer
 
-__all__ = ["AddHeaders", "middleware"]
-
-
-class AddHeaders(BodyPreserving):
-    """Adds fixed headers to the final response (and to an override of it)."""
-
-    __slots__ = ("extra",)
-
-    def __init__(self, inner: Writer, extra: list[tuple[str, str]]) -> None:
-        super().__init__(inner)
-        self.extra = extra
-
-    def start(self, status: int, headers: Headers) -> None:
-        self.inner.start(status, [*headers, *self.extra])
-
-    def override(self, status: int, headers: Headers) -> None:
-        self.inner.override(status, [*headers, *self.extra])
+__all__ = ["middleware"]
 
 
 def middleware(cfg: HeadersConfig, next_handler: Handler) -> Handler:
