@@ -8,6 +8,7 @@ its RPC call's greenlet and reads the plugin's facade only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from actors.plugins.jobs.driver import Job, JobOptions
@@ -95,20 +96,22 @@ class JobsService:
 
     def Pause(self, body: Any) -> bytes:
         """``Pipelines`` → ``Empty``."""
-        for name in _decode(jobs_proto.decode_pipelines, body, "Pause"):
-            try:
-                self._plugin.pause(name)
-            except JobsError as exc:
-                raise wrap("rpc_pause", exc) from None
-        return b""
+        return self._each_pipeline(body, "Pause", "rpc_pause", self._plugin.pause)
 
     def Resume(self, body: Any) -> bytes:
         """``Pipelines`` → ``Empty``."""
-        for name in _decode(jobs_proto.decode_pipelines, body, "Resume"):
+        return self._each_pipeline(body, "Resume", "rpc_resume", self._plugin.resume)
+
+    def _each_pipeline(
+        self, body: Any, method: str, op: str, action: Callable[[str], object]
+    ) -> bytes:
+        """Apply ``action`` to each pipeline named in a ``Pipelines`` message, stopping at the
+        first failure (upstream's error names the RPC operation ``op``)."""
+        for name in _decode(jobs_proto.decode_pipelines, body, method):
             try:
-                self._plugin.resume(name)
+                action(name)
             except JobsError as exc:
-                raise wrap("rpc_resume", exc) from None
+                raise wrap(op, exc) from None
         return b""
 
     def List(self, body: Any = None) -> bytes:
