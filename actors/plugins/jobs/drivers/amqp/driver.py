@@ -264,6 +264,11 @@ class AmqpDriver:
 
     def run(self) -> None:
         """Start consuming (upstream ``Run``)."""
+        self._start_consuming(quiet=True)
+
+    def _start_consuming(self, quiet: bool) -> None:
+        """``run`` and ``resume``: consume from now on (a no-op when already consuming, logged
+        unless ``quiet``); the consumer starts now if the broker is up, else on redial."""
         if not self._cfg.queue:
             raise ValueError(
                 "empty queue name, consider adding the queue name to the AMQP configuration"
@@ -272,6 +277,8 @@ class AmqpDriver:
             if self._stopped:
                 raise StoppedError(f"amqp pipeline {self._cfg.name} is stopped")
             if self._consuming:
+                if not quiet:
+                    self._log.debug("amqp pipeline %s: already consuming", self._cfg.name)
                 return
             self._consuming = True
             self._start_if_up()
@@ -300,18 +307,7 @@ class AmqpDriver:
 
     def resume(self) -> None:
         """Consume again after :meth:`pause` (the queue is declared again, as upstream)."""
-        if not self._cfg.queue:
-            raise ValueError(
-                "empty queue name, consider adding the queue name to the AMQP configuration"
-            )
-        with self._mu:
-            if self._stopped:
-                raise StoppedError(f"amqp pipeline {self._cfg.name} is stopped")
-            if self._consuming:
-                self._log.debug("amqp pipeline %s: already consuming", self._cfg.name)
-                return
-            self._consuming = True
-            self._start_if_up()
+        self._start_consuming(quiet=False)
 
     def stop(self, timeout: float) -> None:
         """Cancel the consumer, delete the queue when ``delete_queue_on_stop``, close the
