@@ -118,26 +118,16 @@ class Pool:
         ``cancel`` is set by the caller when its client went away: a request
         still waiting for a worker gives up its place (raises ``Cancelled``).
         """
-        self._admit(payload)
-        try:
-            first, worker = self._run(payload, cancel)
-        except BaseException:
-            self.queue -= 1
-            raise
-        stream = ResponseStream(self, worker, first)
-        if worker is None:
-            self.queue -= 1
-        else:
-            stream.on_done = self._stream_done
-        return stream
+        answer = self.answer(payload, cancel)
+        return answer if isinstance(answer, ResponseStream) else ResponseStream(self, None, answer)
 
     def answer(
         self, payload: Payload, cancel: gevent.event.Event | None = None
     ) -> Payload | ResponseStream:
         """:meth:`stream`, except that a whole answer (the usual case) comes back as itself.
 
-        The caller checks ``type(result) is Payload``: then the worker is already back in the
-        pool and nothing needs closing.  A streamed answer comes back as the
+        The caller tells the two apart with ``isinstance``: for a Payload the worker is already
+        back in the pool and nothing needs closing.  A streamed answer comes back as the
         :class:`ResponseStream` :meth:`stream` would return.  It spares the HTTP plugin the
         stream object, its iteration and its close on every request.
         """
