@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,6 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -37,6 +35,7 @@ if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == HERE:
     del sys.path[0]
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import stop_on_sigterm  # noqa: E402
 from bench.http import BenchError, Server, greenrunner_server  # noqa: E402
 
 
@@ -96,10 +95,6 @@ HEADER = f"  {'protocol':<10} {'req/s':>9} {'mean ms':>8} {'errors':>7} {'reques
 
 def _row(name: str, r: H2loadResult) -> str:
     return f"  {name:<10} {r.rps:>9.0f} {r.mean_ms:>8.2f} {r.errors:>7} {r.requests:>9}"
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
 
 
 def bench(h2load: str, a: argparse.Namespace) -> float:
@@ -171,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    signal.signal(signal.SIGTERM, _terminate)
+    stop_on_sigterm()
     try:
         bench(h2load, a)
     except BenchError as exc:

@@ -309,6 +309,50 @@ def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
+# ---------------------------------------------------------------- result tables
+
+
+def table_header(front: bool = True) -> str:
+    """The header line of a result table (one row per server and round, then medians)."""
+    cpu = f"{'front us/req':>12} {'total us/req':>12}" if front else f"{'cpu us/req':>10}"
+    return (
+        f"  {'server':<12} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'sock err':>8} "
+        f"{'non-2xx':>7} {'requests':>9} {cpu}"
+    )
+
+
+def table_row(name: str, r: WrkResult, c: CpuUse, front: bool = True) -> str:
+    """One round of one server."""
+    cpu = f"{c.main_us:>12.1f} {c.tree_us:>12.1f}" if front else f"{c.tree_us:>10.1f}"
+    return (
+        f"  {name:<12} {r.rps:>9.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.socket_errors:>8d} "
+        f"{r.non_2xx:>7d} {r.requests:>9d} {cpu}"
+    )
+
+
+def median_row(name: str, runs: list[tuple[WrkResult, CpuUse]], front: bool = True) -> str:
+    """The medians of a server's rounds (errors and requests: totals)."""
+    rs = [r for r, _ in runs]
+    main, tree = median([c.main_us for _, c in runs]), median([c.tree_us for _, c in runs])
+    cpu = f"{main:>12.1f} {tree:>12.1f}" if front else f"{tree:>10.1f}"
+    return (
+        f"  {name:<12} {median([r.rps for r in rs]):>9.0f} "
+        f"{median([r.p50_ms for r in rs]):>7.2f} {median([r.p99_ms for r in rs]):>7.2f} "
+        f"{sum(r.socket_errors for r in rs):>8d} {sum(r.non_2xx for r in rs):>7d} "
+        f"{sum(r.requests for r in rs):>9d} {cpu}"
+    )
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so that a bench stopped from outside still stops the
+    servers it started (their ``finally`` blocks run)."""
+
+    def _terminate(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _terminate)
+
+
 def wrk_options(ap: argparse.ArgumentParser, *, per: str, warmup: int = 3) -> None:
     """The wrk load options every wrk-driven bench takes (``per``: what a round is per)."""
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk round (10)")

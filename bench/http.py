@@ -32,13 +32,11 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 HERE = Path(__file__).resolve().parent
 # ``python bench/http.py`` puts bench/ first on sys.path, where this file would
@@ -57,7 +55,11 @@ from bench.harness import (  # noqa: E402  (after the sys.path fix above)
     free_port,
     measure,
     median,
+    median_row,
     run_wrk,
+    stop_on_sigterm,
+    table_header,
+    table_row,
     wrk_options,
 )
 
@@ -117,29 +119,6 @@ def gunicorn_server(tmp: Path, workers: int) -> Server:
 
 # ---------------------------------------------------------------- report
 
-HEADER = (
-    f"  {'server':<12} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'sock err':>8} "
-    f"{'non-2xx':>7} {'requests':>9} {'front us/req':>12} {'total us/req':>12}"
-)
-
-
-def _row(name: str, r: WrkResult, c: CpuUse) -> str:
-    return (
-        f"  {name:<12} {r.rps:>9.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.socket_errors:>8d} "
-        f"{r.non_2xx:>7d} {r.requests:>9d} {c.main_us:>12.1f} {c.tree_us:>12.1f}"
-    )
-
-
-def _median_row(name: str, runs: list[tuple[WrkResult, CpuUse]]) -> str:
-    rs = [r for r, _ in runs]
-    return (
-        f"  {name:<12} {median([r.rps for r in rs]):>9.0f} "
-        f"{median([r.p50_ms for r in rs]):>7.2f} {median([r.p99_ms for r in rs]):>7.2f} "
-        f"{sum(r.socket_errors for r in rs):>8d} {sum(r.non_2xx for r in rs):>7d} "
-        f"{sum(r.requests for r in rs):>9d} {median([c.main_us for _, c in runs]):>12.1f} "
-        f"{median([c.tree_us for _, c in runs]):>12.1f}"
-    )
-
 
 def bare_server(tmp: Path) -> Server:
     """``bench/bare_front.py``: the in-process gevent + httptools hello, the CPU floor."""
@@ -171,11 +150,6 @@ def check_tools() -> str | None:
     return wrk
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    # Turn SIGTERM into SystemExit so that the servers are stopped on the way out.
-    raise SystemExit(128 + signum)
-
-
 def bench(wrk: str, a: argparse.Namespace) -> float:
     """Start the servers, measure alternating rounds, print tables; return the req/s ratio."""
     names = ["gunicorn", "greenrunner", "bare"]
@@ -204,9 +178,9 @@ def bench(wrk: str, a: argparse.Namespace) -> float:
                 for s in servers:
                     results[s.name].append(measure(s, wrk, a.threads, a.connections, a.duration))
                 print(f"round {r}")
-                print(HEADER)
+                print(table_header())
                 for n in names:
-                    print(_row(n, *results[n][-1]))
+                    print(table_row(n, *results[n][-1]))
                 (g, _), (o, oc), (_, bc) = (results[n][-1] for n in names)
                 print(
                     f"  ratio {o.rps / g.rps:.2f}; front CPU greenrunner/bare "
@@ -223,9 +197,9 @@ def bench(wrk: str, a: argparse.Namespace) -> float:
             if tail.strip():
                 print(f"  {s.name} log (last lines):\n    " + tail.replace("\n", "\n    "))
     print(f"median of {a.rounds} rounds (errors and requests: totals)")
-    print(HEADER)
+    print(table_header())
     for n in names:
-        print(_median_row(n, results[n]))
+        print(median_row(n, results[n]))
     g_runs, o_runs, b_runs = (results[n] for n in names)
     ratio = median([r.rps for r, _ in o_runs]) / median([r.rps for r, _ in g_runs])
     o_us = median([c.main_us for _, c in o_runs])
@@ -259,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wrk = check_tools()
     if wrk is None:
         return 2
-    signal.signal(signal.SIGTERM, _terminate)
+    stop_on_sigterm()
     print(
         f"http bench: WSGI hello ({APP}), {a.workers} workers per server (bare: none), "
         f"wrk -t{a.threads} -c{a.connections} -d{a.duration}s --latency, {a.rounds} rounds "

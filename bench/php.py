@@ -29,13 +29,11 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 HERE = Path(__file__).resolve().parent
 # ``python bench/php.py`` puts bench/ first on sys.path, where bench/http.py would shadow
@@ -54,7 +52,11 @@ from bench.harness import (  # noqa: E402  (after the sys.path line above)
     free_port,
     measure,
     median,
+    median_row,
     run_wrk,
+    stop_on_sigterm,
+    table_header,
+    table_row,
     wrk_options,
 )
 
@@ -188,23 +190,6 @@ def greenrunner_php(tmp: Path, tool: dict[str, str], workers: int) -> Server:
     return Server("greenrunner", argv, port, tmp / "greenrunner.log", path=PATH, check=_hello)
 
 
-HEADER = (
-    f"  {'server':<12} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'sock err':>8} "
-    f"{'non-2xx':>7} {'requests':>9} {'front us/req':>12} {'total us/req':>12}"
-)
-
-
-def _row(name: str, r: WrkResult, c: CpuUse) -> str:
-    return (
-        f"  {name:<12} {r.rps:>9.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.socket_errors:>8d} "
-        f"{r.non_2xx:>7d} {r.requests:>9d} {c.main_us:>12.1f} {c.tree_us:>12.1f}"
-    )
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def bench(tool: dict[str, str], a: argparse.Namespace) -> float:
     """Start both stacks, measure alternating rounds, print tables; return the req/s ratio."""
     results: dict[str, list[tuple[WrkResult, CpuUse]]] = {"fpm": [], "greenrunner": []}
@@ -239,9 +224,9 @@ def bench(tool: dict[str, str], a: argparse.Namespace) -> float:
                 for s in servers:
                     results[s.name].append(measure(s, wrk, a.threads, a.connections, a.duration))
                 print(f"round {r}")
-                print(HEADER)
+                print(table_header())
                 for n in results:
-                    print(_row(n, *results[n][-1]))
+                    print(table_row(n, *results[n][-1]))
                 f, o = results["fpm"][-1][0], results["greenrunner"][-1][0]
                 print(f"  ratio {o.rps / f.rps:.2f}", flush=True)
         except BenchError:
@@ -259,16 +244,9 @@ def bench(tool: dict[str, str], a: argparse.Namespace) -> float:
                 if bad:
                     print(f"  {path.name} (last problems):\n    " + "\n    ".join(bad[-5:]))
     print(f"median of {a.rounds} rounds (errors and requests: totals)")
-    print(HEADER)
+    print(table_header())
     for n, runs in results.items():
-        rs = [r for r, _ in runs]
-        print(
-            f"  {n:<12} {median([r.rps for r in rs]):>9.0f} "
-            f"{median([r.p50_ms for r in rs]):>7.2f} {median([r.p99_ms for r in rs]):>7.2f} "
-            f"{sum(r.socket_errors for r in rs):>8d} {sum(r.non_2xx for r in rs):>7d} "
-            f"{sum(r.requests for r in rs):>9d} {median([c.main_us for _, c in runs]):>12.1f} "
-            f"{median([c.tree_us for _, c in runs]):>12.1f}"
-        )
+        print(median_row(n, runs))
     mf = median([r.rps for r, _ in results["fpm"]])
     mo = median([r.rps for r, _ in results["greenrunner"]])
     ratio = mo / mf
@@ -290,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tool = tools()
     if tool is None:
         return 2
-    signal.signal(signal.SIGTERM, _terminate)
+    stop_on_sigterm()
     print(
         f"php bench: GET {PATH} -> {BODY.decode()}, {a.workers} PHP processes per stack, "
         f"wrk -t{a.threads} -c{a.connections} -d{a.duration}s --latency, {a.rounds} rounds "

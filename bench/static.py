@@ -25,14 +25,11 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 HERE = Path(__file__).resolve().parent
 # ``python bench/static.py`` puts bench/ first on sys.path, where bench/http.py would shadow
@@ -42,7 +39,6 @@ if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == HERE:
 sys.path.insert(0, str(HERE.parent))
 
 from bench.harness import (  # noqa: E402  (after the sys.path fix above)
-    READY_TIMEOUT,
     ROOT,
     BenchError,
     CpuUse,
@@ -52,7 +48,11 @@ from bench.harness import (  # noqa: E402  (after the sys.path fix above)
     cpu_per_request,
     cpu_sample,
     free_port,
+    median_row,
     run_wrk,
+    stop_on_sigterm,
+    table_header,
+    table_row,
     wrk_options,
 )
 
@@ -60,38 +60,21 @@ NGINX = "/usr/sbin/nginx"
 FILES = {"small.txt": 4 * 1024, "large.bin": 1024 * 1024}
 
 
-class FileServer(Server):
-    """A :class:`bench.http.Server` that is ready once it serves ``small.txt`` whole."""
+def file_server(name: str, argv: Sequence[str], port: int, log: Path, body: bytes) -> Server:
+    """A server that is ready once it serves ``small.txt`` whole (its ``url`` is that file)."""
+    return Server(
+        name,
+        argv,
+        port,
+        log,
+        path="/small.txt",
+        check=lambda status, data: status == 200 and data == body,
+    )
 
-    def __init__(self, name: str, argv: Sequence[str], port: int, log: Path, body: bytes) -> None:
-        super().__init__(name, argv, port, log)
-        self.body = body
 
-    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
-        import http.client  # here: bench/ may have been first on sys.path at import time
-
-        assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(
-                    f"{self.name} exited with status {self.proc.returncode}:\n{self.log_tail()}"
-                )
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            try:
-                conn.request("GET", "/small.txt")
-                resp = conn.getresponse()
-                data = resp.read()
-                if resp.status == 200 and data == self.body:
-                    return
-                last = f"{resp.status} {data[:80]!r}"
-            except OSError as exc:
-                last = str(exc)
-            finally:
-                conn.close()
-            time.sleep(0.1)
-        raise BenchError(f"{self.name} did not serve /small.txt ({last}):\n{self.log_tail()}")
+def file_url(server: Server, name: str) -> str:
+    """The URL of served file ``name``."""
+    return f"http://127.0.0.1:{server.port}/{name}"
 
 
 def make_files(public: Path) -> bytes:
@@ -102,7 +85,7 @@ def make_files(public: Path) -> bytes:
     return (public / "small.txt").read_bytes()
 
 
-def greenrunner_server(tmp: Path, public: Path, body: bytes) -> FileServer:
+def greenrunner_server(tmp: Path, public: Path, body: bytes) -> Server:
     """Greenrunner with ``static`` on ``public``; one worker (required, never used)."""
     port = free_port()
     command = shlex.join([sys.executable, "-m", "relays.wsgi", "bench.hello_app:app"])
@@ -122,10 +105,10 @@ def greenrunner_server(tmp: Path, public: Path, body: bytes) -> FileServer:
     )
     argv = [sys.executable, "-m", "actors.main", "serve", "-c", str(tmp / ".rr.yaml")]
     argv += ["-w", str(ROOT)]
-    return FileServer("greenrunner", argv, port, tmp / "greenrunner.log", body)
+    return file_server("greenrunner", argv, port, tmp / "greenrunner.log", body)
 
 
-def nginx_server(tmp: Path, public: Path, body: bytes) -> FileServer:
+def nginx_server(tmp: Path, public: Path, body: bytes) -> Server:
     """nginx in one process (``master_process off``), its whole state under ``tmp/nginx``."""
     port = free_port()
     prefix = tmp / "nginx"
@@ -156,7 +139,7 @@ http {{
 """
     )
     argv = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr"]
-    return FileServer("nginx", argv, port, tmp / "nginx.log", body)
+    return file_server("nginx", argv, port, tmp / "nginx.log", body)
 
 
 def check_tools() -> str | None:
@@ -175,34 +158,6 @@ def check_tools() -> str | None:
         )
         return None
     return wrk
-
-
-HEADER = (
-    f"  {'server':<12} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'sock err':>8} "
-    f"{'non-2xx':>7} {'requests':>9} {'cpu us/req':>10}"
-)
-
-
-def _row(name: str, r: WrkResult, c: CpuUse) -> str:
-    return (
-        f"  {name:<12} {r.rps:>9.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.socket_errors:>8d} "
-        f"{r.non_2xx:>7d} {r.requests:>9d} {c.tree_us:>10.1f}"
-    )
-
-
-def _median_row(name: str, runs: list[tuple[WrkResult, CpuUse]]) -> str:
-    rs = [r for r, _ in runs]
-    return (
-        f"  {name:<12} {statistics.median(r.rps for r in rs):>9.0f} "
-        f"{statistics.median(r.p50_ms for r in rs):>7.2f} "
-        f"{statistics.median(r.p99_ms for r in rs):>7.2f} "
-        f"{sum(r.socket_errors for r in rs):>8d} {sum(r.non_2xx for r in rs):>7d} "
-        f"{sum(r.requests for r in rs):>9d} {statistics.median(c.tree_us for _, c in runs):>10.1f}"
-    )
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
 
 
 def bench(wrk: str, a: argparse.Namespace) -> dict[str, float]:
@@ -226,18 +181,18 @@ def bench(wrk: str, a: argparse.Namespace) -> dict[str, float]:
         for name in FILES:
             print(f"file {name} ({FILES[name]} bytes)")
             for s in servers:
-                run_wrk(wrk, s.url + name, a.threads, a.connections, a.warmup)  # discarded
+                run_wrk(wrk, file_url(s, name), a.threads, a.connections, a.warmup)  # discarded
             for r in range(1, a.rounds + 1):
                 for s in servers:
                     before = cpu_sample(s)
-                    res = run_wrk(wrk, s.url + name, a.threads, a.connections, a.duration)
+                    res = run_wrk(wrk, file_url(s, name), a.threads, a.connections, a.duration)
                     use = cpu_per_request(before, cpu_sample(s), res.requests)
                     results.setdefault((name, s.name), []).append((res, use))
                 n, g = results[(name, "nginx")][-1], results[(name, "greenrunner")][-1]
                 print(f"round {r}")
-                print(HEADER)
-                print(_row("nginx", *n))
-                print(_row("greenrunner", *g))
+                print(table_header(front=False))
+                print(table_row("nginx", *n, front=False))
+                print(table_row("greenrunner", *g, front=False))
                 print(f"  ratio {g[0].rps / n[0].rps:.2f}", flush=True)
         for s in servers:
             tail = s.log_tail(10)
@@ -246,9 +201,9 @@ def bench(wrk: str, a: argparse.Namespace) -> dict[str, float]:
     ratios = {}
     for name in FILES:
         print(f"{name}: median of {a.rounds} rounds")
-        print(HEADER)
-        print(_median_row("nginx", results[(name, "nginx")]))
-        print(_median_row("greenrunner", results[(name, "greenrunner")]))
+        print(table_header(front=False))
+        print(median_row("nginx", results[(name, "nginx")], front=False))
+        print(median_row("greenrunner", results[(name, "greenrunner")], front=False))
         mn = statistics.median(r.rps for r, _ in results[(name, "nginx")])
         mg = statistics.median(r.rps for r, _ in results[(name, "greenrunner")])
         ratios[name] = mg / mn
@@ -268,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wrk = check_tools()
     if wrk is None:
         return 2
-    signal.signal(signal.SIGTERM, _terminate)
+    stop_on_sigterm()
     try:
         bench(wrk, a)
     except BenchError as exc:
