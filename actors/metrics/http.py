@@ -9,12 +9,13 @@ the first occurrence, ``rr_http_uptime_seconds`` after the first second.
 
 from __future__ import annotations
 
-import bisect
 import time
 from collections.abc import Callable, Iterator
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+
+from actors.metrics.histogram import Histogram
 
 __all__ = ["REQUEST_BUCKETS", "HttpMetrics"]
 
@@ -22,17 +23,6 @@ __all__ = ["REQUEST_BUCKETS", "HttpMetrics"]
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
 
 _NS = "rr_http"
-
-
-class _Requests:
-    """Count, sum and per-bucket (non-cumulative) counts of one status."""
-
-    __slots__ = ("buckets", "count", "total")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.total = 0.0
-        self.buckets = [0] * (len(REQUEST_BUCKETS) + 1)  # the last one is +Inf
 
 
 class HttpMetrics(Collector):
@@ -44,7 +34,7 @@ class HttpMetrics(Collector):
         #: Requests inside the middleware right now (``rr_http_requests_queue``).
         self.queue = 0
         self.no_free = 0
-        self._by_status: dict[str, _Requests] = {}
+        self._by_status: dict[str, Histogram] = {}
 
     # -- request path ----------------------------------------------------------------------
 
@@ -58,10 +48,8 @@ class HttpMetrics(Collector):
         key = str(status)
         entry = self._by_status.get(key)
         if entry is None:
-            entry = self._by_status[key] = _Requests()
-        entry.count += 1
-        entry.total += seconds
-        entry.buckets[bisect.bisect_left(REQUEST_BUCKETS, seconds)] += 1
+            entry = self._by_status[key] = Histogram(REQUEST_BUCKETS)
+        entry.observe(seconds)
 
     def no_free_workers(self) -> None:
         """The handler answered ``No-Workers: true`` (no worker within allocate_timeout)."""
@@ -90,13 +78,7 @@ class HttpMetrics(Collector):
         for status, entry in sorted(self._by_status.items()):
             labels = {"status": status}
             requests.add_sample(f"{_NS}_request_total", labels, entry.count)
-            cumulative = 0
-            for bound, hits in zip((*REQUEST_BUCKETS, float("inf")), entry.buckets, strict=True):
-                cumulative += hits
-                bucket_labels = {"status": status, "le": repr(bound)}
-                duration.add_sample(f"{duration.name}_bucket", bucket_labels, cumulative)
-            duration.add_sample(f"{duration.name}_sum", labels, entry.total)
-            duration.add_sample(f"{duration.name}_count", labels, entry.count)
+            entry.add_samples(duration, labels)
         seconds = int(self._clock() - self._started)
         if seconds >= 1:
             uptime.add_sample(uptime.name, {}, seconds)

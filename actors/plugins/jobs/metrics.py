@@ -11,11 +11,12 @@ families only when scraped.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterator
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+
+from actors.metrics.histogram import Histogram
 
 __all__ = ["LATENCY_BUCKETS", "JobsMetrics"]
 
@@ -23,15 +24,6 @@ __all__ = ["LATENCY_BUCKETS", "JobsMetrics"]
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 _NS = "rr_jobs"
-
-
-class _Latency:
-    __slots__ = ("buckets", "count", "total")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.total = 0.0
-        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)
 
 
 class JobsMetrics(Collector):
@@ -43,7 +35,7 @@ class JobsMetrics(Collector):
         self.jobs_ok = 0
         self.jobs_err = 0
         self._requests: dict[tuple[str, str, str], int] = {}
-        self._latency: dict[tuple[str, str, str], _Latency] = {}
+        self._latency: dict[tuple[str, str, str], Histogram] = {}
 
     def pushed(self, pipeline: str, driver: str, source: str, seconds: float | None) -> None:
         """A push request for ``pipeline``; ``seconds`` is None when it failed."""
@@ -55,10 +47,8 @@ class JobsMetrics(Collector):
         self.push_ok += 1
         entry = self._latency.get(key)
         if entry is None:
-            entry = self._latency[key] = _Latency()
-        entry.count += 1
-        entry.total += seconds
-        entry.buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            entry = self._latency[key] = Histogram(LATENCY_BUCKETS)
+        entry.observe(seconds)
 
     def describe(self) -> Iterator[Metric]:
         yield Metric(f"{_NS}_push_ok", "Number of job push", "gauge")
@@ -82,12 +72,5 @@ class JobsMetrics(Collector):
             requests.add_sample(f"{_NS}_requests_total", labels, count)
         for (job, driver, source), entry in sorted(self._latency.items()):
             labels = {"job": job, "driver": driver, "source": source}
-            cumulative = 0
-            for bound, hits in zip((*LATENCY_BUCKETS, float("inf")), entry.buckets, strict=True):
-                cumulative += hits
-                latency.add_sample(
-                    f"{latency.name}_bucket", {**labels, "le": repr(bound)}, cumulative
-                )
-            latency.add_sample(f"{latency.name}_sum", labels, entry.total)
-            latency.add_sample(f"{latency.name}_count", labels, entry.count)
+            entry.add_samples(latency, labels)
         return iter((push_ok, push_err, jobs_ok, jobs_err, requests, latency))
