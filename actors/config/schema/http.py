@@ -15,6 +15,7 @@ from actors.config.schema.http_middleware import (
     HeadersSchema,
     StaticSchema,
     TrustedSubnets,
+    extensions,
     warn_unusable_middleware,
 )
 from actors.config.schema.http_tls import Http2Schema, SslSchema
@@ -32,16 +33,6 @@ KNOWN_MIDDLEWARE = frozenset(
 )
 
 
-def _extensions(values: list[str]) -> list[str]:
-    """``PHP`` / ``.Php`` → ``.php``: uploads compare lower-cased extensions with the dot."""
-    out = []
-    for value in values:
-        text = value.strip().lower()
-        if text:
-            out.append(text if text.startswith(".") else f".{text}")
-    return out
-
-
 class UploadsSchema(SectionSchema):
     """``http.uploads``; extensions are normalised once here instead of per request."""
 
@@ -55,7 +46,7 @@ class UploadsSchema(SectionSchema):
             data["dir"] = tempfile.gettempdir()
         for key in ("forbid", "allow"):
             if key in data:
-                data[key] = _extensions(data[key])
+                data[key] = extensions(data[key])
         return UploadsConfig(**data)
 
 
