@@ -108,9 +108,7 @@ def bench(h2load: str, a: argparse.Namespace) -> float:
     results: dict[str, list[H2loadResult]] = {name: [] for name in loads}
     with tempfile.TemporaryDirectory(prefix="greenrunner-h2bench-") as tmp_name:
         tmp = Path(tmp_name)
-        server: Server = greenrunner_server(tmp, a.workers)
-        rr = tmp / ".rr.yaml"
-        rr.write_text(rr.read_text().replace("http:\n", "http:\n  http2:\n    h2c: true\n", 1))
+        server: Server = greenrunner_server(tmp, a.workers, http="  http2:\n    h2c: true\n")
         try:
             server.start()
             server.wait_ready()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import shlex
@@ -307,6 +308,26 @@ def measure(
 def median(values: Sequence[float]) -> float:
     """The median (a named helper so the tables read alike)."""
     return float(statistics.median(values))
+
+
+def greenrunner_argv(
+    tmp: Path, command: str, port: int, *, workers: int, http: str = "", pool: str = ""
+) -> list[str]:
+    """Write ``tmp/.rr.yaml`` (``server.command``, http on 127.0.0.1:``port`` with ``workers``
+    workers, logs at warn) and return the argv that serves it from the repo root.
+
+    ``http`` and ``pool`` are extra YAML lines for those sections, already indented.  JSON
+    strings are valid YAML scalars, so the command needs no hand-quoting.
+    """
+    (tmp / ".rr.yaml").write_text(
+        f'version: "3"\nserver:\n  command: {json.dumps(command)}\n'
+        f"http:\n  address: 127.0.0.1:{port}\n{http}  pool:\n    num_workers: {workers}\n{pool}"
+        "logs:\n  level: warn\n"
+    )
+    return [
+        *(sys.executable, "-m", "actors.main", "serve", "-c", str(tmp / ".rr.yaml")),
+        *("-w", str(ROOT)),
+    ]
 
 
 # ---------------------------------------------------------------- result tables

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shlex
 import shutil
@@ -46,13 +45,13 @@ if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == HERE:
 sys.path.insert(0, str(HERE.parent))
 
 from bench.harness import (  # noqa: E402  (after the sys.path fix above)
-    ROOT,
     BenchError,
     CpuUse,
     Server,
     WrkResult,
     check_positive,
     free_port,
+    greenrunner_argv,
     measure,
     median,
     median_row,
@@ -68,32 +67,12 @@ APP = "bench.hello_app:app"
 CPU_GOAL = 3.0
 
 
-def greenrunner_server(tmp: Path, workers: int) -> Server:
-    """Greenrunner with a generated .rr.yaml: the wsgi adapter, ``workers`` workers, logs warn."""
+def greenrunner_server(tmp: Path, workers: int, http: str = "") -> Server:
+    """Greenrunner with a generated .rr.yaml: the wsgi adapter, ``workers`` workers, logs warn
+    (``http``: extra lines for the http section)."""
     port = free_port()
     command = shlex.join([sys.executable, "-m", "relays.wsgi", APP])
-    # JSON strings are valid YAML scalars: the interpreter path needs no hand-quoting.
-    (tmp / ".rr.yaml").write_text(
-        'version: "3"\n'
-        "server:\n"
-        f"  command: {json.dumps(command)}\n"
-        "http:\n"
-        f"  address: 127.0.0.1:{port}\n"
-        "  pool:\n"
-        f"    num_workers: {workers}\n"
-        "logs:\n"
-        "  level: warn\n"
-    )
-    argv = [
-        sys.executable,
-        "-m",
-        "actors.main",
-        "serve",
-        "-c",
-        str(tmp / ".rr.yaml"),
-        "-w",
-        str(ROOT),
-    ]
+    argv = greenrunner_argv(tmp, command, port, workers=workers, http=http)
     return Server("greenrunner", argv, port, tmp / "greenrunner.log")
 
 

@@ -28,7 +28,6 @@ servers up).  A run takes about 2 minutes.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import shutil
 import subprocess
@@ -42,7 +41,7 @@ if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == HERE:
     del sys.path[0]  # bench/http.py would shadow the stdlib http package
 sys.path.insert(0, str(HERE.parent))
 
-from bench.harness import ROOT, BenchError, Server, free_port, run_wrk  # noqa: E402
+from bench.harness import BenchError, Server, free_port, greenrunner_argv, run_wrk  # noqa: E402
 
 NAMES = ("bare", "front", "greenrunner")
 
@@ -56,14 +55,8 @@ def _server(name: str, tmp: Path, out: Path) -> Server:
         argv = [sys.executable, str(HERE / "front_only.py"), str(port)]
     else:
         command = shlex.join([sys.executable, "-m", "relays.wsgi", "bench.hello_app:app"])
-        (tmp / ".rr.yaml").write_text(
-            'version: "3"\nserver:\n'
-            f"  command: {json.dumps(command)}\n"
-            f"http:\n  address: 127.0.0.1:{port}\n  pool:\n    num_workers: 2\n"
-            "    allocate_timeout: 600s\nlogs:\n  level: warn\n"
-        )
-        argv = [sys.executable, "-m", "actors.main", "serve", "-c", str(tmp / ".rr.yaml")]
-        argv += ["-w", str(ROOT)]
+        pool = "    allocate_timeout: 600s\n"
+        argv = greenrunner_argv(tmp, command, port, workers=2, pool=pool)
     return Server(name, grind + argv, port, tmp / f"{name}.log")
 
 

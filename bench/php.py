@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shlex
 import shutil
@@ -43,13 +42,13 @@ if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == HERE:
 sys.path.insert(0, str(HERE.parent))
 
 from bench.harness import (  # noqa: E402  (after the sys.path line above)
-    ROOT,
     BenchError,
     CpuUse,
     Server,
     WrkResult,
     check_positive,
     free_port,
+    greenrunner_argv,
     measure,
     median,
     median_row,
@@ -166,27 +165,7 @@ def greenrunner_php(tmp: Path, tool: dict[str, str], workers: int) -> Server:
     """Greenrunner serving ``bench/php_hello.php`` with ``workers`` PHP workers, logs warn."""
     port = free_port()
     command = shlex.join([tool["php"], str(HERE / "php_hello.php")])
-    (tmp / ".rr.yaml").write_text(
-        'version: "3"\n'
-        "server:\n"
-        f"  command: {json.dumps(command)}\n"
-        "http:\n"
-        f"  address: 127.0.0.1:{port}\n"
-        "  pool:\n"
-        f"    num_workers: {workers}\n"
-        "logs:\n"
-        "  level: warn\n"
-    )
-    argv = [
-        sys.executable,
-        "-m",
-        "actors.main",
-        "serve",
-        "-c",
-        str(tmp / ".rr.yaml"),
-        "-w",
-        str(ROOT),
-    ]
+    argv = greenrunner_argv(tmp, command, port, workers=workers)
     return Server("greenrunner", argv, port, tmp / "greenrunner.log", path=PATH, check=_hello)
 
 

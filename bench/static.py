@@ -39,7 +39,6 @@ if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == HERE:
 sys.path.insert(0, str(HERE.parent))
 
 from bench.harness import (  # noqa: E402  (after the sys.path fix above)
-    ROOT,
     BenchError,
     CpuUse,
     Server,
@@ -48,6 +47,7 @@ from bench.harness import (  # noqa: E402  (after the sys.path fix above)
     cpu_per_request,
     cpu_sample,
     free_port,
+    greenrunner_argv,
     median_row,
     run_wrk,
     stop_on_sigterm,
@@ -89,22 +89,8 @@ def greenrunner_server(tmp: Path, public: Path, body: bytes) -> Server:
     """Greenrunner with ``static`` on ``public``; one worker (required, never used)."""
     port = free_port()
     command = shlex.join([sys.executable, "-m", "relays.wsgi", "bench.hello_app:app"])
-    (tmp / ".rr.yaml").write_text(
-        'version: "3"\n'
-        "server:\n"
-        f"  command: {json.dumps(command)}\n"
-        "http:\n"
-        f"  address: 127.0.0.1:{port}\n"
-        "  middleware: [static]\n"
-        "  static:\n"
-        f"    dir: {json.dumps(str(public))}\n"
-        "  pool:\n"
-        "    num_workers: 1\n"
-        "logs:\n"
-        "  level: warn\n"
-    )
-    argv = [sys.executable, "-m", "actors.main", "serve", "-c", str(tmp / ".rr.yaml")]
-    argv += ["-w", str(ROOT)]
+    static = f"  middleware: [static]\n  static:\n    dir: {json.dumps(str(public))}\n"
+    argv = greenrunner_argv(tmp, command, port, workers=1, http=static)
     return file_server("greenrunner", argv, port, tmp / "greenrunner.log", body)
 
 
