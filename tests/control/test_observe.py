@@ -20,6 +20,7 @@ import pytest
 from actors import ActorSystem, Payload
 from relays.rpc import RPC
 from tests.support.http_client import fetch as get
+from tests.support.http_client import metrics_series
 from tests.support.hub import wait_for
 
 WORKERS = Path(__file__).resolve().parents[1] / "workers"
@@ -54,14 +55,8 @@ def system(flag: Path) -> Iterator[ActorSystem]:
 
 
 def scrape(system: ActorSystem) -> dict[str, float]:
-    status, body = get(system.metrics.server.address, "/metrics")
-    assert status == 200
-    series = {}
-    for line in body.decode().splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            series[name] = float(value)
-    return series
+    assert system.metrics is not None
+    return metrics_series(system.metrics.server.address)
 
 
 def test_ready_and_health_follow_the_workers(system: ActorSystem, flag: Path) -> None:

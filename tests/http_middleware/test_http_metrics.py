@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from actors import ActorSystem
-from tests.support.http_client import fetch
+from tests.support.http_client import fetch, metrics_series
 
 from .conftest import command
 
@@ -39,14 +39,7 @@ def system(kind: str, short_tmp: Path) -> Iterator[ActorSystem]:
 
 def _series(system: ActorSystem) -> dict[str, float]:
     assert system.metrics is not None
-    status, body = fetch(system.metrics.server.address, "/metrics")
-    assert status == 200
-    series = {}
-    for line in body.decode().splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            series[name] = float(value)
-    return series
+    return metrics_series(system.metrics.server.address)
 
 
 def test_static_and_worker_answers_are_counted(system: ActorSystem) -> None:

@@ -170,6 +170,19 @@ def fetch(addr: Addr, path: str) -> tuple[int, bytes]:
     return response.status, response.body
 
 
+def metrics_series(addr: Addr) -> dict[str, float]:
+    """The ``/metrics`` page of a metrics server as ``{'name{labels}': value}`` (comments
+    dropped), fetched from a greenlet like :func:`fetch`."""
+    status, body = fetch(addr, "/metrics")
+    assert status == 200
+    series = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            series[name] = float(value)
+    return series
+
+
 def address_from_log(log: Path) -> Addr | None:
     """The address of a JSON-logging server's http plugin, once its start line is written."""
     with contextlib.suppress(OSError):
