@@ -20,7 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -303,6 +303,35 @@ def measure(
     result = run_wrk(wrk, server.url, threads, connections, seconds)
     after = cpu_sample(server)
     return result, cpu_per_request(before, after, result.requests)
+
+
+def alternate(
+    wrk: str,
+    servers: Sequence[Server],
+    a: argparse.Namespace,
+    results: dict[str, list[tuple[WrkResult, CpuUse]]],
+) -> Iterator[int]:
+    """Wait for each started server, warm each up, then measure them in turn, ``a.rounds``
+    times: yields each round's number once every server has its row in ``results``.
+
+    A server that exited is reported with its log's tail before the error goes on.
+    """
+    try:
+        for s in servers:
+            s.wait_ready()
+            assert s.proc is not None
+            print(f"  {s.name:<12} pid {s.proc.pid}, {s.url}")
+        for s in servers:
+            run_wrk(wrk, s.url, a.threads, a.connections, a.warmup)  # warm-up, discarded
+        for r in range(1, a.rounds + 1):
+            for s in servers:
+                results[s.name].append(measure(s, wrk, a.threads, a.connections, a.duration))
+            yield r
+    except BenchError:
+        for s in servers:
+            if s.proc is not None and s.proc.poll() is not None:
+                print(f"{s.name} exited {s.proc.returncode}:\n{s.log_tail()}", file=sys.stderr)
+        raise
 
 
 def median(values: Sequence[float]) -> float:

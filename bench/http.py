@@ -49,13 +49,12 @@ from bench.harness import (  # noqa: E402  (after the sys.path fix above)
     CpuUse,
     Server,
     WrkResult,
+    alternate,
     check_positive,
     free_port,
     greenrunner_argv,
-    measure,
     median,
     median_row,
-    run_wrk,
     stop_on_sigterm,
     table_header,
     table_row,
@@ -146,31 +145,17 @@ def bench(wrk: str, a: argparse.Namespace) -> float:
         for s in servers:
             stack.callback(s.stop)  # registered first: stopped even if start() fails half-way
             s.start()
-        try:
-            for s in servers:
-                s.wait_ready()
-                assert s.proc is not None
-                print(f"  {s.name:<12} pid {s.proc.pid}, {s.url}")
-            for s in servers:
-                run_wrk(wrk, s.url, a.threads, a.connections, a.warmup)  # warm-up, discarded
-            for r in range(1, a.rounds + 1):
-                for s in servers:
-                    results[s.name].append(measure(s, wrk, a.threads, a.connections, a.duration))
-                print(f"round {r}")
-                print(table_header())
-                for n in names:
-                    print(table_row(n, *results[n][-1]))
-                (g, _), (o, oc), (_, bc) = (results[n][-1] for n in names)
-                print(
-                    f"  ratio {o.rps / g.rps:.2f}; front CPU greenrunner/bare "
-                    f"{oc.main_us / bc.main_us:.2f}x",
-                    flush=True,
-                )
-        except BenchError:
-            for s in servers:
-                if s.proc is not None and s.proc.poll() is not None:
-                    print(f"{s.name} exited {s.proc.returncode}:\n{s.log_tail()}", file=sys.stderr)
-            raise
+        for r in alternate(wrk, servers, a, results):
+            print(f"round {r}")
+            print(table_header())
+            for n in names:
+                print(table_row(n, *results[n][-1]))
+            (g, _), (o, oc), (_, bc) = (results[n][-1] for n in names)
+            print(
+                f"  ratio {o.rps / g.rps:.2f}; front CPU greenrunner/bare "
+                f"{oc.main_us / bc.main_us:.2f}x",
+                flush=True,
+            )
         for s in servers:  # warnings a server logged during the run are worth seeing
             tail = s.log_tail(10)
             if tail.strip():

@@ -46,13 +46,12 @@ from bench.harness import (  # noqa: E402  (after the sys.path line above)
     CpuUse,
     Server,
     WrkResult,
+    alternate,
     check_positive,
     free_port,
     greenrunner_argv,
-    measure,
     median,
     median_row,
-    run_wrk,
     stop_on_sigterm,
     table_header,
     table_row,
@@ -193,15 +192,7 @@ def bench(tool: dict[str, str], a: argparse.Namespace) -> float:
         ours.start()
         servers = [nginx, ours]
         try:
-            for s in servers:
-                s.wait_ready()
-                assert s.proc is not None
-                print(f"  {s.name:<12} pid {s.proc.pid}, {s.url}")
-            for s in servers:
-                run_wrk(wrk, s.url, a.threads, a.connections, a.warmup)  # warm-up, discarded
-            for r in range(1, a.rounds + 1):
-                for s in servers:
-                    results[s.name].append(measure(s, wrk, a.threads, a.connections, a.duration))
+            for r in alternate(wrk, servers, a, results):
                 print(f"round {r}")
                 print(table_header())
                 for n in results:
@@ -209,9 +200,8 @@ def bench(tool: dict[str, str], a: argparse.Namespace) -> float:
                 f, o = results["fpm"][-1][0], results["greenrunner"][-1][0]
                 print(f"  ratio {o.rps / f.rps:.2f}", flush=True)
         except BenchError:
-            for s in (fpm, nginx, ours):
-                if s.proc is not None and s.proc.poll() is not None:
-                    print(f"{s.name} exited {s.proc.returncode}:\n{s.log_tail()}", file=sys.stderr)
+            if fpm.proc is not None and fpm.proc.poll() is not None:
+                print(f"php-fpm exited {fpm.proc.returncode}:\n{fpm.log_tail()}", file=sys.stderr)
             raise
         for path in (tmp / "fpm" / "php-fpm.log", tmp / "fpm" / "nginx-error.log", ours.log_path):
             with contextlib.suppress(OSError):
