@@ -39,6 +39,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# ``python bench/jobs_amqp.py`` puts bench/ first on sys.path, where bench/h2.py and
+# bench/http.py would shadow the ``h2`` and stdlib ``http`` packages the server imports.
+if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == ROOT / "bench":
+    del sys.path[0]
 sys.path.insert(0, str(ROOT))
 
 import gevent  # noqa: E402
@@ -50,7 +54,7 @@ from actors.config.schema.amqp import AmqpPipelineSchema  # noqa: E402
 from actors.plugins.jobs.driver import Job  # noqa: E402
 from actors.plugins.jobs.drivers.amqp import make_amqp_driver  # noqa: E402
 from actors.plugins.jobs.drivers.amqp.connection import hub_services  # noqa: E402
-from actors.plugins.jobs.drivers.amqp.headers import CONTENT_TYPE, pack, unpack  # noqa: E402
+from actors.plugins.jobs.drivers.amqp.headers import properties, unpack  # noqa: E402
 from actors.plugins.jobs.drivers.amqp.item import AmqpItem  # noqa: E402
 from tests.support.rabbitmq import RabbitMQ  # noqa: E402
 
@@ -122,7 +126,7 @@ def bare(url: str, jobs: int, window: int, prefetch: int) -> tuple[float, float]
             n = state["sent"]
             state["sent"] += 1
             pending.add(n + 1)
-            headers = pack(
+            props = properties(
                 id=f"j{n}",
                 job="Mail",
                 pipeline=name,
@@ -130,12 +134,6 @@ def bare(url: str, jobs: int, window: int, prefetch: int) -> tuple[float, float]
                 delay=0,
                 priority=10,
                 auto_ack=False,
-            )
-            props = pika.BasicProperties(
-                content_type=CONTENT_TYPE,
-                delivery_mode=2,
-                timestamp=int(time.time()),
-                headers=headers,
             )
             pub.basic_publish(exchange, name, PAYLOAD, props)
 
