@@ -95,7 +95,7 @@ def pika_producer_main(url: str, queue: str, jobs: int, payload: int) -> None:
     """Publish the same jobs as the plugin would (headers, persistent, one confirm each)."""
     import pika
 
-    from actors.plugins.jobs.drivers.amqp.headers import CONTENT_TYPE, pack
+    from actors.plugins.jobs.drivers.amqp.headers import properties
 
     cfg = amqp_config(url, queue)
     body = b"x" * payload
@@ -104,7 +104,7 @@ def pika_producer_main(url: str, queue: str, jobs: int, payload: int) -> None:
     channel.confirm_delivery()
     started = time.perf_counter()
     for n in range(jobs):
-        headers = pack(
+        props = properties(
             id=str(n),
             job=JOB_NAME,
             pipeline=PIPELINE,
@@ -112,12 +112,6 @@ def pika_producer_main(url: str, queue: str, jobs: int, payload: int) -> None:
             delay=0,
             priority=10,
             auto_ack=False,
-        )
-        props = pika.BasicProperties(
-            content_type=CONTENT_TYPE,
-            delivery_mode=2,
-            timestamp=int(time.time()),
-            headers=headers,
         )
         channel.basic_publish(cfg.exchange, cfg.routing_key, body, props, mandatory=True)
     elapsed = time.perf_counter() - started

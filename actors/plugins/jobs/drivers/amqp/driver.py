@@ -31,7 +31,7 @@ import pika
 from actors.config.model import AmqpPipelineConfig
 from actors.plugins.jobs.driver import Headers, Job, PipelineState, Queue
 from actors.plugins.jobs.drivers.amqp.connection import BrokerError, Chan, Link, _safe
-from actors.plugins.jobs.drivers.amqp.headers import CONTENT_TYPE, pack, unpack
+from actors.plugins.jobs.drivers.amqp.headers import properties, unpack
 from actors.plugins.jobs.drivers.amqp.item import AmqpItem, StoppedError
 
 __all__ = ["AmqpDriver", "delay_queue_name"]
@@ -393,19 +393,14 @@ class AmqpDriver:
             )
         pub = self._pub
         assert pub is not None
-        props = pika.BasicProperties(
-            content_type=CONTENT_TYPE,
-            delivery_mode=2,
-            timestamp=int(time.time()),
-            headers=pack(
-                id=id,
-                job=job,
-                pipeline=cfg.name,
-                headers=headers,
-                delay=delay,
-                priority=priority,
-                auto_ack=auto_ack,
-            ),
+        props = properties(
+            id=id,
+            job=job,
+            pipeline=cfg.name,
+            headers=headers,
+            delay=delay,
+            priority=priority,
+            auto_ack=auto_ack,
         )
         try:
             if delay > 0:

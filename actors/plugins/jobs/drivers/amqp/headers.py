@@ -18,9 +18,12 @@ import datetime
 import decimal
 import json
 import logging
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+import pika
 
 from actors.plugins.jobs.driver import Headers
 
@@ -38,6 +41,7 @@ __all__ = [
     "Unpacked",
     "header_values",
     "pack",
+    "properties",
     "unpack",
 ]
 
@@ -83,6 +87,34 @@ def pack(
         RR_PRIORITY: int(priority),
         RR_AUTO_ACK: bool(auto_ack),
     }
+
+
+def properties(
+    *,
+    id: str,
+    job: str,
+    pipeline: str,
+    headers: Headers,
+    delay: int,
+    priority: int,
+    auto_ack: bool,
+) -> pika.BasicProperties:
+    """The message properties of one job as upstream publishes it: persistent, octet-stream,
+    timestamped, with the :func:`pack` header table."""
+    return pika.BasicProperties(
+        content_type=CONTENT_TYPE,
+        delivery_mode=2,
+        timestamp=int(time.time()),
+        headers=pack(
+            id=id,
+            job=job,
+            pipeline=pipeline,
+            headers=headers,
+            delay=delay,
+            priority=priority,
+            auto_ack=auto_ack,
+        ),
+    )
 
 
 @dataclass(slots=True)
