@@ -134,6 +134,16 @@ def _header_fields(headers: Iterable[Header]) -> _Fields:
     hit = _FIELDS_CACHE.get(key)
     if hit is not None:
         return hit
+    hit, size = _work_out_fields(key)
+    if size <= _FIELDS_CACHE_ENTRY:
+        if len(_FIELDS_CACHE) >= _FIELDS_CACHE_MAX:
+            _FIELDS_CACHE.clear()
+        _FIELDS_CACHE[key] = hit
+    return hit
+
+
+def _work_out_fields(key: tuple[Header, ...]) -> tuple[_Fields, int]:
+    """:func:`_header_fields` without its cache, and the section's size in characters."""
     grouped: dict[str, list[str]] = {}
     host = ""
     cookie_lines: list[str] = []
@@ -155,17 +165,13 @@ def _header_fields(headers: Iterable[Header]) -> _Fields:
             grouped[name] = [value]
         else:
             values.append(value)
-    hit = (
+    fields = (
         host,
         {k: grouped[k] for k in sorted(grouped)},
         tuple(cookie_lines),
         dict(sorted(parse_cookies(cookie_lines).items())) if cookie_lines else {},
     )
-    if size <= _FIELDS_CACHE_ENTRY:
-        if len(_FIELDS_CACHE) >= _FIELDS_CACHE_MAX:
-            _FIELDS_CACHE.clear()
-        _FIELDS_CACHE[key] = hit
-    return hit
+    return fields, size
 
 
 class HeaderSection:
@@ -180,7 +186,8 @@ class HeaderSection:
     __slots__ = ("content_type", "cookies", "headers", "host", "json", "uri_host")
 
     def __init__(self, headers: list[tuple[str, str]], received: Iterable[tuple[str, str]]) -> None:
-        self.host, self.headers, _, self.cookies = _header_fields(headers)
+        # Not _header_fields: this section is cached in _SECTIONS, not a second time there.
+        (self.host, self.headers, _, self.cookies), _ = _work_out_fields(tuple(headers))
         #: The first ``Content-Type`` value as received (None without one): it decides whether
         #: a form is read.
         self.content_type: str | None = None
